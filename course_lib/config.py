@@ -1,0 +1,158 @@
+"""Run profiles, paths and seeding: the course's configuration, as data.
+
+A *profile* scales every experiment in the course without changing its logic:
+
+* ``ci``      -- what ``pytest`` and CI run: every notebook in about a minute on a CPU,
+                 quiet output (no progress bars, no widgets).
+* ``student`` -- the default: good results on a laptop CPU in a few minutes.
+* ``full``    -- reproduces the reference results, meant for a GPU.
+
+The profile is read from the environment variable ``COURSE_PROFILE``. Sizes that are
+specific to one model are chosen with :meth:`Profile.pick`, so a notebook names its three
+sizes in one line and the switch between them lives here, in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+PROFILE_ENV = "COURSE_PROFILE"
+DEFAULT_PROFILE = "student"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of one run profile.
+
+    Attributes:
+        name: ``"ci"``, ``"student"`` or ``"full"``.
+        epochs: default number of passes over the training data.
+        max_train_examples: cap on training examples (``None`` = the whole split).
+        max_eval_examples: cap on held-out examples used for evaluation (``None`` = all).
+        batch_size: default global batch size (summed over all replicas).
+        show_progress: whether the training loop draws a progress bar.
+        description: one line for humans.
+    """
+
+    name: str
+    epochs: int
+    max_train_examples: int | None
+    max_eval_examples: int | None
+    batch_size: int
+    show_progress: bool
+    description: str
+
+    def pick(self, *, ci: T, student: T, full: T) -> T:
+        """Return the value given for this profile, e.g. ``profile.pick(ci=1, student=10, full=50)``."""
+        return {"ci": ci, "student": student, "full": full}[self.name]
+
+    def subset(self, n: int, *, eval: bool = False) -> int:
+        """How many of ``n`` available examples this profile uses (train or eval cap)."""
+        cap = self.max_eval_examples if eval else self.max_train_examples
+        return n if cap is None else min(n, cap)
+
+
+PROFILES: dict[str, Profile] = {
+    "ci": Profile(
+        name="ci",
+        epochs=1,
+        max_train_examples=2_000,
+        max_eval_examples=500,
+        batch_size=64,
+        show_progress=False,
+        description="CI and pytest: every notebook in about a minute on a CPU, quiet",
+    ),
+    "student": Profile(
+        name="student",
+        epochs=5,
+        max_train_examples=20_000,
+        max_eval_examples=5_000,
+        batch_size=128,
+        show_progress=True,
+        description="default: good results on a laptop CPU in a few minutes",
+    ),
+    "full": Profile(
+        name="full",
+        epochs=30,
+        max_train_examples=None,
+        max_eval_examples=None,
+        batch_size=128,
+        show_progress=True,
+        description="reference results: full data and schedules, meant for a GPU",
+    ),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the profile called ``name``, or the one named by ``$COURSE_PROFILE``.
+
+    With neither, the default is ``student``. An unknown name raises ``ValueError``
+    listing the valid ones (a typo must never silently fall back to another size).
+    """
+    if name is None:
+        name = os.environ.get(PROFILE_ENV, "").strip() or DEFAULT_PROFILE
+    key = name.strip().lower()
+    if key not in PROFILES:
+        valid = ", ".join(PROFILES)
+        raise ValueError(
+            f"Unknown course profile {name!r} (from {PROFILE_ENV} or the argument). "
+            f"Valid profiles: {valid}. Example: {PROFILE_ENV}=ci pytest"
+        )
+    return PROFILES[key]
+
+
+def set_seed(seed: int = 0, *, deterministic_ops: bool = False) -> None:
+    """Seed Python's ``random``, NumPy, TensorFlow and Keras in one call.
+
+    ``keras.utils.set_random_seed`` seeds all three generators; with it, tensors and
+    losses repeat exactly from run to run on the same machine. ``deterministic_ops=True``
+    additionally asks TensorFlow for deterministic kernels
+    (``tf.config.experimental.enable_op_determinism``), which matters on GPUs (some
+    reductions there use atomics) and costs speed. It cannot be switched off again in
+    the same process.
+    """
+    import keras
+    import tensorflow as tf
+
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    keras.utils.set_random_seed(seed)
+    if deterministic_ops:
+        tf.config.experimental.enable_op_determinism()
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where the course finds its files.
+
+    Attributes:
+        root: the repository root (the folder holding ``course_lib/``).
+        data: the course's shipped data (``root/data``; ``$COURSE_DATA_DIR`` overrides).
+        runs: checkpoints and logs of training runs (``root/runs``; ``$COURSE_RUNS_DIR``
+            overrides). Git ignores it.
+    """
+
+    root: Path
+    data: Path
+    runs: Path
+
+    def run_dir(self, name: str) -> Path:
+        """A folder for one named run's checkpoints, created on demand."""
+        if not name or "/" in name or name.startswith("."):
+            raise ValueError(f"run name must be a plain folder name, got {name!r}")
+        path = self.runs / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def get_paths() -> Paths:
+    """Paths of this checkout, with environment overrides applied."""
+    root = Path(__file__).resolve().parent.parent
+    data = Path(os.environ.get("COURSE_DATA_DIR", root / "data")).expanduser()
+    runs = Path(os.environ.get("COURSE_RUNS_DIR", root / "runs")).expanduser()
+    return Paths(root=root, data=data, runs=runs)

@@ -1,0 +1,23 @@
+"""The course's one training loop (see :mod:`course_lib.training.loop`).
+
+* :class:`Objective`, :class:`Task`, :func:`supervised_task` -- what a model supplies.
+* :class:`Trainer`, :class:`TrainConfig`, :class:`EarlyStopping` -- how it is trained.
+* :class:`History`, :class:`EpochRecord` -- what a run measured.
+"""
+
+from course_lib.training.history import EpochRecord, History
+from course_lib.training.loop import EarlyStopping, TrainConfig, Trainer, batch_size, replica_slice
+from course_lib.training.task import Objective, Task, supervised_task
+
+__all__ = [
+    "EarlyStopping",
+    "EpochRecord",
+    "History",
+    "Objective",
+    "Task",
+    "TrainConfig",
+    "Trainer",
+    "batch_size",
+    "replica_slice",
+    "supervised_task",
+]
