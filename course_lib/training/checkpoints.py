@@ -106,10 +106,16 @@ class RunState:
             print(f"resumed from {latest} (step {step})", flush=True)
         return latest
 
-    def take_partial_epoch(self) -> tuple[dict[str, float], float]:
-        """Sums and seconds of the epoch a resumed run is in the middle of (once)."""
-        partial, self._partial = self._partial, None
-        return partial if partial is not None else ({}, 0.0)
+    def take_partial_epoch(self, keep: bool = False) -> tuple[dict[str, float], float]:
+        """Sums and seconds of the epoch the run is in the middle of (then forgotten, unless ``keep``)."""
+        partial = self._partial if self._partial is not None else ({}, 0.0)
+        if not keep:
+            self._partial = None
+        return partial
+
+    def keep_partial_epoch(self, totals: dict[str, float], seconds: float) -> None:
+        """Remember the sums of an epoch cut short (by ``max_steps``) for the next ``fit``."""
+        self._partial = (dict(totals), seconds)
 
     # --------------------------------------------------------------- early stopping
     def early_stopping_update(self, trainer: "Trainer", record: EpochRecord) -> str:

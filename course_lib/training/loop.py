@@ -284,8 +284,11 @@ class Trainer:
                 if cfg.max_steps is not None and step >= cfg.max_steps:
                     return self._finish("max_steps", f"reached max_steps={cfg.max_steps}")
                 record = self._train_epoch(state, epoch, in_epoch, steps_per_epoch, progress)
-                if record is None:  # the NaN guard fired
-                    return self.history
+                if record is None:  # the NaN guard fired, or max_steps cut the epoch short
+                    if self.history.stop_reason == "non-finite":
+                        return self.history
+                    state.save(self, partial=state.take_partial_epoch(keep=True))
+                    continue
                 if val_data is not None:
                     record.val = self.evaluate(val_data)
                 self.history.epochs.append(record)
@@ -347,8 +350,9 @@ class Trainer:
             step = int(self.step.numpy())
             limits = [cfg.steps_per_execution, steps_per_epoch - in_epoch]
             if cfg.max_steps is not None:
-                if step >= cfg.max_steps:
-                    break
+                if step >= cfg.max_steps:  # keep the unfinished epoch's sums for a resume
+                    state.keep_partial_epoch(totals, seconds)
+                    return None
                 limits.append(cfg.max_steps - step)
             if cfg.checkpoint_every_steps:
                 limits.append(cfg.checkpoint_every_steps - step % cfg.checkpoint_every_steps)
