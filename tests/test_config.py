@@ -1,0 +1,68 @@
+"""Tests of course_lib.config: profiles, seeding and paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib.config import PROFILES, get_paths, get_profile, set_seed
+
+
+def test_default_profile_is_student_when_the_variable_is_unset(monkeypatch):
+    monkeypatch.delenv("COURSE_PROFILE", raising=False)
+    assert get_profile().name == "student"
+
+
+def test_profile_comes_from_the_environment_case_insensitively(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", " Full ")
+    assert get_profile().name == "full"
+
+
+def test_unknown_profile_is_an_error_listing_the_valid_ones(monkeypatch):
+    monkeypatch.setenv("COURSE_PROFILE", "fast")
+    with pytest.raises(ValueError, match="'fast'.*ci, student, full"):
+        get_profile()
+
+
+def test_profiles_grow_from_ci_to_full():
+    ci, student, full = PROFILES["ci"], PROFILES["student"], PROFILES["full"]
+    assert ci.epochs < student.epochs < full.epochs
+    assert ci.max_train_examples < student.max_train_examples and full.max_train_examples is None
+    assert not ci.show_progress and student.show_progress and full.show_progress
+
+
+def test_pick_returns_the_value_of_the_active_profile():
+    assert [p.pick(ci=1, student=2, full=3) for p in PROFILES.values()] == [1, 2, 3]
+
+
+def test_subset_caps_train_and_eval_counts():
+    ci = get_profile("ci")
+    assert ci.subset(60_000) == 2_000 and ci.subset(100) == 100
+    assert ci.subset(60_000, eval=True) == 500
+    assert get_profile("full").subset(60_000) == 60_000
+
+
+def test_set_seed_makes_tensorflow_and_numpy_repeat():
+    set_seed(3)
+    a = (tf.random.normal([4]).numpy(), np.random.rand(3))
+    set_seed(3)
+    b = (tf.random.normal([4]).numpy(), np.random.rand(3))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_set_seed_rejects_negative_seeds():
+    with pytest.raises(ValueError, match="non-negative"):
+        set_seed(-1)
+
+
+def test_paths_point_at_this_checkout_and_honour_overrides(monkeypatch, tmp_path):
+    paths = get_paths()
+    assert (paths.root / "course_lib" / "config.py").exists()
+    assert paths.data == paths.root / "data"
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    run = get_paths().run_dir("demo")
+    assert run == tmp_path / "demo" and run.is_dir()
+    with pytest.raises(ValueError, match="plain folder name"):
+        get_paths().run_dir("../escape")
