@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -300,3 +301,53 @@ def test_mixed_float16_policy_wraps_the_optimizer_in_loss_scaling():
     name, first, last = out.split()[-3:]
     assert name == "LossScaleOptimizer"
     assert float(last) < 0.2 * float(first)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_multi_worker_strategy_on_two_local_workers_matches_one_device(tmp_path):
+    """TF_CONFIG naming two workers on loopback: the MultiWorkerMirroredStrategy path of the loop."""
+    reference = make_task()
+    Trainer(reference, TrainConfig(epochs=2, progress="none")).fit(make_dataset(batch=50, n=510))
+    ports = [_free_port(), _free_port()]
+    code = textwrap.dedent("""
+        import json, sys, numpy as np, tensorflow as tf, keras
+        from course_lib import devices
+        from tests.test_training import make_dataset, weights, TrainConfig, Trainer, supervised_task
+        hw = devices.describe_hardware()
+        assert devices.choose_strategy_kind(hw) == "multi_worker", hw
+        strategy = devices.make_strategy("multi_worker", hw)
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, activation="tanh"),
+                                      keras.layers.Dense(1)])
+            task = supervised_task(model, keras.losses.mean_squared_error, keras.optimizers.Adam(0.05))
+        Trainer(task, TrainConfig(epochs=2, checkpoint_dir=sys.argv[1], progress="none"), strategy).fit(
+            make_dataset(batch=50, n=510))
+        np.savez(sys.argv[2], *weights(task))
+        print("replicas", strategy.num_replicas_in_sync)
+    """)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "COURSE_PROFILE": "ci"}
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    procs = []
+    for index in range(2):
+        env_i = {**env, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        procs.append(subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "ckpt"), str(tmp_path / f"w{index}.npz")],
+                                      cwd=ROOT, env=env_i, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+        assert "replicas 2" in out
+    for index in range(2):
+        with np.load(tmp_path / f"w{index}.npz") as f:
+            got = [f[f"arr_{i}"] for i in range(len(f.files))]
+        for a, b in zip(weights(reference), got):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+    assert (tmp_path / "ckpt" / "checkpoint").exists()  # the chief wrote the real checkpoint
+    assert (tmp_path / "ckpt" / "worker-1-tmp").exists()  # the other worker a throw-away copy
