@@ -9,3 +9,22 @@ import os
 os.environ.setdefault("COURSE_PROFILE", "ci")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+# --- Reference outputs of tagged notebook cells --------------------------------------------
+# Notebooks are committed without outputs, so nbval alone would have nothing to compare a
+# `# NBVAL_CHECK_OUTPUT` cell against. The expected text of such a cell is kept in its
+# metadata instead (key below; written by `python tools/record_expected_outputs.py NB`), and
+# this hook hands it to nbval as the cell's reference output before the cell runs.
+EXPECTED_OUTPUT_KEY = "expected_output"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    import nbformat
+
+    for item in items:
+        cell = getattr(item, "cell", None)  # nbval's notebook-cell items carry the cell
+        if cell is None or EXPECTED_OUTPUT_KEY not in cell.get("metadata", {}):
+            continue
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=cell.metadata[EXPECTED_OUTPUT_KEY])]
+        cell.execution_count = 1  # nbval compares only cells that have been run

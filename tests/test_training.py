@@ -351,3 +351,11 @@ def test_multi_worker_strategy_on_two_local_workers_matches_one_device(tmp_path)
             np.testing.assert_allclose(a, b, atol=1e-5)
     assert (tmp_path / "ckpt" / "checkpoint").exists()  # the chief wrote the real checkpoint
     assert (tmp_path / "ckpt" / "worker-1-tmp").exists()  # the other worker a throw-away copy
+
+
+def test_supervised_task_rejects_a_loss_that_averages_over_the_batch():
+    task = make_task()
+    model = task.models["model"]
+    averaged = supervised_task(model, keras.losses.MeanSquaredError(), keras.optimizers.SGD())
+    with pytest.raises(ValueError, match="one value per example"):
+        Trainer(averaged, TrainConfig(progress="none")).fit(make_dataset())

@@ -140,6 +140,12 @@ def supervised_task(
         x, y = batch
         y_pred = model(x, training=training)
         per_example = tf.cast(loss(y, y_pred), tf.float32)
+        if per_example.shape.rank == 0:
+            raise ValueError(
+                "supervised_task needs a loss that returns one value per example, shape (B,), "
+                "such as keras.losses.sparse_categorical_crossentropy; the loss classes "
+                "(e.g. keras.losses.SparseCategoricalCrossentropy()) average over the batch."
+            )
         per_example = tf.reshape(per_example, [tf.shape(per_example)[0], -1])
         per_example = tf.reduce_mean(per_example, axis=1)
         if model.losses:
