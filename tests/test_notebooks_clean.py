@@ -28,3 +28,17 @@ def test_the_checker_finds_a_notebook_with_outputs(tmp_path):
     nb.write_text('{"cells": [{"cell_type": "code", "execution_count": 1, "outputs": [], "source": ""}]}')
     assert checker.dirty_cells(nb) == [0]
     assert checker.main([str(tmp_path)]) == 1
+
+
+def test_every_output_checked_cell_has_a_recorded_reference_output():
+    """A `# NBVAL_CHECK_OUTPUT` cell without a reference would silently check nothing."""
+    import json
+
+    missing = []
+    for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
+        for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+            source = "".join(cell.get("source", ""))
+            if cell["cell_type"] == "code" and source.lstrip().startswith("# NBVAL_CHECK_OUTPUT"):
+                if "expected_output" not in cell.get("metadata", {}):
+                    missing.append(f"{path.relative_to(ROOT)} cell {i}")
+    assert not missing, f"run tools/record_expected_outputs.py on: {missing}"
