@@ -359,3 +359,26 @@ def test_supervised_task_rejects_a_loss_that_averages_over_the_batch():
     averaged = supervised_task(model, keras.losses.MeanSquaredError(), keras.optimizers.SGD())
     with pytest.raises(ValueError, match="one value per example"):
         Trainer(averaged, TrainConfig(progress="none")).fit(make_dataset())
+
+
+def test_batch_size_reads_the_first_leaf_of_a_nested_batch():
+    from course_lib.training import batch_size
+
+    batch = {"x": tf.zeros([7, 3]), "y": tf.zeros([7])}
+    assert int(batch_size(batch)) == 7 and int(batch_size((tf.zeros([2, 5]), tf.zeros([2])))) == 2
+
+
+def test_sums_over_examples_sums_vectors_and_scales_scalar_means():
+    from course_lib.training.replicas import sums_over_examples
+
+    out = sums_over_examples({"per_example": tf.constant([1.0, 2.0, 4.0]), "mean": tf.constant(2.5)},
+                             tf.constant(3))
+    assert float(out["per_example"]) == 7.0 and float(out["mean"]) == 7.5
+
+
+def test_replica_slice_is_the_whole_batch_with_one_replica():
+    from course_lib.training import replica_slice
+
+    batch = (tf.range(5), tf.range(5) * 2)
+    sliced = replica_slice(batch)
+    assert [t.numpy().tolist() for t in sliced] == [[0, 1, 2, 3, 4], [0, 2, 4, 6, 8]]

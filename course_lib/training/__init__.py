@@ -6,7 +6,9 @@
 """
 
 from course_lib.training.history import EpochRecord, History
-from course_lib.training.loop import EarlyStopping, TrainConfig, Trainer, batch_size, replica_slice
+from course_lib.training.config import EarlyStopping, TrainConfig
+from course_lib.training.loop import Trainer
+from course_lib.training.replicas import batch_size, replica_slice
 from course_lib.training.task import Objective, Task, supervised_task
 
 __all__ = [

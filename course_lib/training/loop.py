@@ -3,16 +3,14 @@
 A model describes *what* to minimise as a :class:`~course_lib.training.task.Task`; the
 :class:`Trainer` owns *how*:
 
-* compiled steps: ``steps_per_execution`` steps run inside one ``tf.function`` (fewer
-  trips between Python and TensorFlow); the per-replica gradient computation can be
-  compiled by XLA (``jit_compile=True``);
+* compiled steps: ``steps_per_execution`` steps inside one ``tf.function``; the
+  per-replica gradient computation optionally compiled by XLA (``jit_compile=True``);
 * ``tf.distribute``: each global batch is split across the replicas, every replica
   divides its *sum* of per-example losses by the *global* batch size ``N`` and the
   optimizer sums gradients over replicas, so the update is the gradient of the global mean;
 * loss scaling under the ``mixed_float16`` policy (``keras.optimizers.LossScaleOptimizer``);
 * a NaN/Inf guard: a step whose loss (or gradient) is not finite is not applied, nor is any
-  later step, and the run stops naming the step; the weights stay those of the last good
-  step;
+  later step; the run stops naming the step, with the weights of the last good step;
 * checkpoints (model, optimizer, step counter, data-iterator position, history) every N
   steps and/or epochs, and exact resume from the newest one;
 * history with throughput, early stopping, a progress bar or silence, per profile.
@@ -22,8 +20,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import keras
@@ -32,103 +28,13 @@ import tensorflow as tf
 
 from course_lib.config import get_profile
 from course_lib.training.checkpoints import RunState
+from course_lib.training.config import TrainConfig
 from course_lib.training.history import EpochRecord, History
+from course_lib.training.replicas import batch_size, replica_slice, sums_over_examples
 from course_lib.training.task import Batch, Task, split_loss_output
 
 Callback = Callable[["Trainer", EpochRecord], None]
 _EXAMPLES = "examples"
-
-
-@dataclass(frozen=True)
-class EarlyStopping:
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
-
-    ``monitor`` names a training value (``"loss"``) or, with the prefix ``val_``, a
-    validation value (``"val_loss"``). ``restore_best_weights`` puts the weights of the
-    best epoch back when the run stops early.
-    """
-
-    monitor: str = "val_loss"
-    mode: str = "min"
-    patience: int = 3
-    min_delta: float = 0.0
-    restore_best_weights: bool = True
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("min", "max"):
-            raise ValueError(f"EarlyStopping.mode must be 'min' or 'max', got {self.mode!r}")
-        if self.patience < 0:
-            raise ValueError("EarlyStopping.patience must be >= 0")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train (sizes come from the run profile; this is the same in every profile).
-
-    Attributes:
-        epochs: total number of epochs (a resumed run continues up to it).
-        steps_per_epoch: steps in one epoch; default: batches in one pass over the data.
-        max_steps: stop at this global step even within an epoch (``None``: no limit).
-        steps_per_execution: steps run inside one compiled call (progress, NaN checks
-            and step checkpoints happen between calls).
-        jit_compile: compile each replica's gradient computation with XLA.
-        checkpoint_dir: where checkpoints go; ``None`` disables them.
-        checkpoint_every_epochs / checkpoint_every_steps: when to save (either or both).
-        keep_checkpoints: how many recent checkpoints to keep.
-        resume: restore the newest checkpoint in ``checkpoint_dir`` before training.
-        early_stopping: an :class:`EarlyStopping`, or ``None``.
-        progress: ``"bar"``, ``"epoch"`` (a line per epoch) or ``"none"``; ``None``:
-            a bar in the ``student`` and ``full`` profiles, nothing in ``ci``.
-    """
-
-    epochs: int = 1
-    steps_per_epoch: int | None = None
-    max_steps: int | None = None
-    steps_per_execution: int = 10
-    jit_compile: bool = False
-    checkpoint_dir: str | Path | None = None
-    checkpoint_every_epochs: int | None = 1
-    checkpoint_every_steps: int | None = None
-    keep_checkpoints: int = 2
-    resume: bool = True
-    early_stopping: EarlyStopping | None = None
-    progress: str | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "steps_per_execution", "keep_checkpoints"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("steps_per_epoch", "max_steps", "checkpoint_every_epochs", "checkpoint_every_steps"):
-            value = getattr(self, name)
-            if value is not None and int(value) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1 or None, got {value}")
-        if self.progress not in (None, "bar", "epoch", "none"):
-            raise ValueError(f"TrainConfig.progress must be 'bar', 'epoch', 'none' or None, got {self.progress!r}")
-
-
-def batch_size(batch: Batch) -> tf.Tensor:
-    """Number of examples in a (possibly nested) batch: the first leaf's leading axis."""
-    return tf.shape(tf.nest.flatten(batch)[0])[0]
-
-
-def replica_slice(batch: Batch) -> Batch:
-    """This replica's contiguous share of a global batch (the whole batch with 1 replica)."""
-    ctx = tf.distribute.get_replica_context()
-    replicas = ctx.num_replicas_in_sync
-    if replicas == 1:
-        return batch
-    n, i = batch_size(batch), ctx.replica_id_in_sync_group
-    start, end = (n * i) // replicas, (n * (i + 1)) // replicas
-    return tf.nest.map_structure(lambda t: t[start:end], batch)
-
-
-def _sums(values: dict[str, tf.Tensor], n_local: tf.Tensor) -> dict[str, tf.Tensor]:
-    """Per-example values (B,) -> sums; a scalar is taken as a batch mean (times B)."""
-    out = {}
-    for name, v in values.items():
-        v = tf.cast(v, tf.float32)
-        out[name] = tf.reduce_sum(v) if v.shape.rank else v * tf.cast(n_local, tf.float32)
-    return out
 
 
 class Trainer:
@@ -201,7 +107,7 @@ class Trainer:
             finite = tf.math.is_finite(loss_sum)
             if not scaled:  # under loss scaling, overflowing gradients are the optimizer's job
                 finite = tf.logical_and(finite, tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads]))
-            sums = {objective.name: loss_sum, **_sums(metrics, batch_size(local))}
+            sums = {objective.name: loss_sum, **sums_over_examples(metrics, batch_size(local))}
             return sums, grads, 1.0 - tf.cast(finite, tf.float32)
 
         return tf.function(grads_fn, jit_compile=self.config.jit_compile)
@@ -241,7 +147,7 @@ class Trainer:
 
     def _eval_replica_py(self, batch: Batch) -> dict[str, tf.Tensor]:
         local = replica_slice(batch)
-        return _sums(self.task.evaluate(local), batch_size(local))
+        return sums_over_examples(self.task.evaluate(local), batch_size(local))
 
     def _eval_step_py(self, batch: Batch) -> dict[str, tf.Tensor]:
         sums = self.strategy.run(self._eval_replica, args=(batch,))
