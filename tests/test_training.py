@@ -382,3 +382,16 @@ def test_replica_slice_is_the_whole_batch_with_one_replica():
     batch = (tf.range(5), tf.range(5) * 2)
     sliced = replica_slice(batch)
     assert [t.numpy().tolist() for t in sliced] == [[0, 1, 2, 3, 4], [0, 2, 4, 6, 8]]
+
+
+def test_resume_from_an_older_checkpoint_truncates_the_history_and_continues(tmp_path):
+    config = TrainConfig(epochs=2, checkpoint_dir=tmp_path, checkpoint_every_steps=8,
+                         checkpoint_every_epochs=None, max_steps=20, progress="none")
+    Trainer(make_task(), config).fit(make_dataset())  # 16 steps per epoch: a save at step 16
+    (tmp_path / "ckpt-20.index").unlink()  # pretend the run died before its step-20 save
+    for f in tmp_path.glob("ckpt-20.data*"):
+        f.unlink()
+    (tmp_path / "checkpoint").write_text('model_checkpoint_path: "ckpt-16"\nall_model_checkpoint_paths: "ckpt-16"\n')
+    trainer = Trainer(make_task(seed=5), config)
+    history = trainer.fit(make_dataset())
+    assert int(trainer.step.numpy()) == 20 and [r.epoch for r in history.epochs] == [1]

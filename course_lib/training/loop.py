@@ -201,8 +201,9 @@ class Trainer:
                 if progress == "epoch" or (progress == "bar" and record.val):
                     print(self.history.summary().splitlines()[-1], flush=True)
                 stop = state.early_stopping_update(self, record)
-                every = cfg.checkpoint_every_epochs
-                if every and (record.epoch % every == 0 or stop or record.epoch == total_epochs):
+                every, every_steps = cfg.checkpoint_every_epochs, cfg.checkpoint_every_steps
+                if (every and (record.epoch % every == 0 or stop or record.epoch == total_epochs)) or (
+                        every_steps and record.step % every_steps == 0):
                     state.save(self)
                 for callback in callbacks:
                     callback(self, record)
@@ -216,14 +217,13 @@ class Trainer:
             print(msg, flush=True)
             return self._finish("interrupted", msg)
 
-    # ----------------------------------------------------------------- helpers
     def _finish(self, reason: str, message: str) -> History:
         self.history.stop_reason, self.history.message = reason, message
-        if self._state is not None and self._state.enabled:
+        if self._state is not None:  # writes history.json when checkpoints are on
             self._state.save_history(self)
         return self.history
 
-    def _steps_per_epoch(self, data: tf.data.Dataset) -> int:
+    def _steps_per_epoch(self, data: tf.data.Dataset) -> int:  # helpers from here on
         if self.config.steps_per_epoch:
             return int(self.config.steps_per_epoch)
         n = int(data.cardinality().numpy())
@@ -276,8 +276,9 @@ class Trainer:
             self.history.points.append((int(self.step.numpy()), means))
             if bar is not None:
                 bar.update(in_epoch, values=list(means.items()))
-            if cfg.checkpoint_every_steps and int(self.step.numpy()) % cfg.checkpoint_every_steps == 0:
-                state.save(self, partial=(totals, seconds) if in_epoch < steps_per_epoch else None)
+            every = cfg.checkpoint_every_steps  # at an epoch's end, fit() saves instead
+            if every and int(self.step.numpy()) % every == 0 and in_epoch < steps_per_epoch:
+                state.save(self, partial=(totals, seconds))
         n_examples = totals.pop(_EXAMPLES, 0.0)
         train = {k: v / n_examples for k, v in totals.items()} if n_examples else {}
         return EpochRecord(epoch=epoch + 1, step=int(self.step.numpy()), train=train, val={},
