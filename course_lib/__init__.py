@@ -2,10 +2,16 @@
 
 Modules (import the one you need; importing this package does not import TensorFlow):
 
-* ``config``   -- run profiles (``COURSE_PROFILE=ci|student|full``), paths, seeding.
-* ``devices``  -- accelerators, ``tf.distribute`` strategy, precision policy, report.
-* ``data``     -- offline datasets (MNIST, Fashion-MNIST, toy 2-D data) and tf.data pipelines.
-* ``training`` -- the one training loop every model of the course uses.
+* ``config``       -- run profiles (``COURSE_PROFILE=ci|student|full``), paths, seeding.
+* ``devices``      -- accelerators, ``tf.distribute`` strategy, precision policy, report.
+* ``data``         -- offline datasets (MNIST, Fashion-MNIST, toy 2-D data) and tf.data pipelines.
+* ``training``     -- the one training loop every model of the course uses.
+* ``vae``          -- the variational autoencoder, its ELBO terms and the IWAE estimate.
+* ``gan``          -- GANs for toy data and digits, their losses, the gradient penalty.
+* ``metrics``      -- sample quality of digits (Fréchet classifier distance, inception score).
+* ``symbolic``     -- sympy derivations of the VAE's KL term; ``symbolic_gan`` those of the GAN.
+* ``plots``, ``widgets`` -- figures, and explorers that fall back to static figures.
+* ``cli``          -- ``python -m course_lib doctor | profiles``.
 """
 
 __version__ = "0.1.0"
