@@ -203,12 +203,12 @@ class VAE(keras.Model):
         return {"elbo": reconstruction - kl, "reconstruction": reconstruction, "kl": kl}
 
     def loss_fn(self, batch, training: bool) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-        """Per-example loss ``-(reconstruction - beta * kl)`` ``(B,)`` and metrics, for
+        """Loss ``-(reconstruction - beta * kl)`` ``(B,)`` and the ELBO terms as metrics, for
         :class:`course_lib.training.Objective`. ``batch`` is ``x`` or ``(x, labels)``."""
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
         terms = self.elbo_terms(x, training)
         loss = -(terms["reconstruction"] - self.cfg.beta * terms["kl"])
-        return loss, {"reconstruction": terms["reconstruction"], "kl": terms["kl"]}
+        return loss, {"elbo": terms["elbo"], "reconstruction": terms["reconstruction"], "kl": terms["kl"]}
 
     def sample(self, n: int, seed: int | None = None) -> tf.Tensor:
         """``n`` images from the model: ``z ~ N(0, I)``, returns ``sigmoid(logits)`` — pixel
@@ -271,7 +271,7 @@ def iwae_log_likelihood(vae: VAE, x: tf.Tensor, k: int = 5000, chunk: int = 100,
     one-sample ELBO estimate. Samples are decoded ``chunk`` at a time and combined with a
     running logsumexp, so memory is ``O(chunk * B)`` images for any ``k`` (up to 5,000).
     The noise for sample ``i`` is ``stateless_normal(seed=[seed, i])``, so the result does
-    not depend on ``chunk``.
+    not depend on ``chunk`` (calling it batch by batch, give each batch its own ``seed``).
 
     The number depends on how ``x`` was binarised: Burda et al. (2016), following
     Salakhutdinov & Murray (2008), binarise MNIST dynamically (``x ~ Bernoulli(intensity)``,

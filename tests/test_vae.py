@@ -103,7 +103,7 @@ def test_gradients_of_loss_fn_reach_every_encoder_and_decoder_weight(kind):
     grads = tape.gradient(mean, weights)
     for w, g in zip(weights, grads):
         assert g is not None and float(tf.reduce_sum(tf.abs(g))) > 0, w.path
-    assert loss.shape == (4,) and set(metrics) == {"reconstruction", "kl"}
+    assert loss.shape == (4,) and set(metrics) == {"elbo", "reconstruction", "kl"}
 
 
 def test_loss_fn_is_minus_reconstruction_plus_beta_times_kl():
