@@ -1,0 +1,55 @@
+"""Generative adversarial networks (Goodfellow et al. 2014) for 2-D toy data and 28x28 images.
+
+A generator ``G`` maps noise ``z ~ N(0, I)`` to data; a discriminator ``D`` outputs a logit
+``l(x)``, ``D(x) = sigmoid(l(x))``. They play
+
+.. math:: \\min_G \\max_D V(D, G) = E_x[\\log D(x)] + E_z[\\log(1 - D(G(z)))]
+
+(D *maximises* ``V``; the log-free, both-players-minimise form of the source document
+is wrong, see SEED_ERRATA E3). In practice ``G`` minimises the non-saturating loss
+``-E[log D(G(z))]``; the Wasserstein variant with gradient penalty is also here.
+
+Modules (read in this order):
+
+* :mod:`~course_lib.gan.config`     -- :class:`GANConfig`, the architecture and loss as data.
+* :mod:`~course_lib.gan.networks`   -- MLP and DCGAN generators and discriminators.
+* :mod:`~course_lib.gan.losses`     -- the losses per example from logits, the gradient penalty.
+* :mod:`~course_lib.gan.model`      -- :class:`GAN`, :func:`make_task`, :class:`FixedNoiseGrid`.
+* :mod:`~course_lib.gan.evaluation` -- :func:`ring_mode_coverage` for the ring of Gaussians.
+
+Training goes through :class:`course_lib.training.Trainer`. The settings tests/test_gan.py
+uses on the ring (batch 256; about 10 s on a CPU; 6000 steps and Adam(beta_1=0, beta_2=0.9)
+with a critic learning rate of 4e-3 for ``wgan_gp``)::
+
+    gan = GAN(GANConfig(kind="mlp", loss="non_saturating"), seed=0)
+    lr = lambda: keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=3000)
+    task = make_task(gan, keras.optimizers.Adam(lr(), beta_1=0.5), keras.optimizers.Adam(lr(), beta_1=0.5))
+    Trainer(task, TrainConfig(epochs=6, steps_per_epoch=500)).fit(ring_ds)
+"""
+
+from course_lib.gan.config import KINDS, LOSSES, GANConfig
+from course_lib.gan.evaluation import ring_mode_coverage
+from course_lib.gan.losses import (critic_loss, discriminator_loss, gradient_penalty, minimax_generator_loss,
+                                   non_saturating_generator_loss, wasserstein_generator_loss)
+from course_lib.gan.model import GAN, FixedNoiseGrid, make_task
+from course_lib.gan.networks import build_discriminator, build_generator, from_tanh_range, to_tanh_range
+
+__all__ = [
+    "GAN",
+    "KINDS",
+    "LOSSES",
+    "FixedNoiseGrid",
+    "GANConfig",
+    "build_discriminator",
+    "build_generator",
+    "critic_loss",
+    "discriminator_loss",
+    "from_tanh_range",
+    "gradient_penalty",
+    "make_task",
+    "minimax_generator_loss",
+    "non_saturating_generator_loss",
+    "ring_mode_coverage",
+    "to_tanh_range",
+    "wasserstein_generator_loss",
+]

@@ -1,0 +1,86 @@
+"""The generator ``G: z -> x`` and the discriminator ``D: x -> logit``, MLP and DCGAN.
+
+Value ranges:
+
+* ``mlp``: the generator's output is linear (unbounded), for data such as the ring of
+  Gaussians, whose coordinates are not confined to an interval.
+* ``dcgan``: the generator ends in ``tanh``, so its images lie in ``[-1, 1]``; real images
+  must be scaled the same way before training: :func:`to_tanh_range` maps ``[0, 1]``
+  (what :func:`course_lib.data.to_float` returns) to ``[-1, 1]``, and
+  :func:`from_tanh_range` maps generated images back for display.
+
+The discriminator returns one *logit* per example, ``(B, 1)``: ``D(x) = sigmoid(logit)`` for
+the cross-entropy losses, or the critic's score ``f(x) = logit`` for ``wgan_gp``. It has no
+batch normalisation, so each example's output depends on that example only (the gradient
+penalty is defined per example; Gulrajani et al. 2017 leave batch norm out of the critic).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from course_lib.gan.config import GANConfig
+
+
+def to_tanh_range(x: np.ndarray) -> np.ndarray:
+    """Images in ``[0, 1]`` -> ``2 x - 1`` in ``[-1, 1]``, the range of the DCGAN generator."""
+    return 2.0 * np.asarray(x, np.float32) - 1.0
+
+
+def from_tanh_range(x) -> np.ndarray:
+    """Generated images in ``[-1, 1]`` -> ``(x + 1) / 2`` in ``[0, 1]``, ready to plot."""
+    return np.clip((np.asarray(x, np.float32) + 1.0) / 2.0, 0.0, 1.0)
+
+
+def build_generator(cfg: GANConfig) -> keras.Model:
+    """``z (B, latent_dim) -> x (B, *data_shape)``.
+
+    ``mlp``: Dense(``hidden``, ReLU) layers, then a linear Dense to ``D`` values.
+    ``dcgan``: Dense -> ``(H/4, W/4, F2)`` -> BN, ReLU -> Conv2DTranspose(F1, stride 2) ->
+    BN, ReLU -> Conv2DTranspose(C, stride 2) -> ``tanh``, images in ``[-1, 1]``.
+    """
+    z = keras.Input(shape=(cfg.latent_dim,), name="z")
+    if cfg.kind == "mlp":
+        h = z
+        for width in cfg.hidden:
+            h = keras.layers.Dense(width, activation="relu")(h)  # (B, width)
+        x = keras.layers.Dense(cfg.data_shape[0], name="x")(h)  # (B, D), linear
+        return keras.Model(z, x, name="mlp_generator")
+    height, width, channels = cfg.data_shape
+    f1, f2 = cfg.filters
+    k = cfg.kernel_size
+    h = keras.layers.Dense((height // 4) * (width // 4) * f2, use_bias=False)(z)  # BN adds the bias
+    h = keras.layers.BatchNormalization()(h)
+    h = keras.layers.ReLU()(h)
+    h = keras.layers.Reshape((height // 4, width // 4, f2))(h)  # (B, H/4, W/4, F2)
+    h = keras.layers.Conv2DTranspose(f1, k, strides=2, padding="same", use_bias=False)(h)  # (B, H/2, W/2, F1)
+    h = keras.layers.BatchNormalization()(h)
+    h = keras.layers.ReLU()(h)
+    h = keras.layers.Conv2DTranspose(channels, k, strides=2, padding="same")(h)  # (B, H, W, C)
+    x = keras.layers.Activation("tanh", dtype="float32", name="x")(h)  # in [-1, 1]
+    return keras.Model(z, x, name="dcgan_generator")
+
+
+def build_discriminator(cfg: GANConfig) -> keras.Model:
+    """``x (B, *data_shape) -> logit (B, 1)``.
+
+    ``mlp``: Dense(``hidden``) layers with LeakyReLU (and dropout), then Dense(1).
+    ``dcgan``: Conv2D(F1, stride 2) -> LeakyReLU -> Conv2D(F2, stride 2) -> LeakyReLU
+    (each followed by dropout if ``cfg.dropout > 0``) -> Flatten -> Dense(1).
+    """
+    x = keras.Input(shape=cfg.data_shape, name="x")
+    h = x
+    if cfg.kind == "mlp":
+        layers = [keras.layers.Dense(width) for width in cfg.hidden]  # (B, width) each
+    else:
+        layers = [keras.layers.Conv2D(f, cfg.kernel_size, strides=2, padding="same")
+                  for f in cfg.filters]  # (B, H/2, W/2, F1), then (B, H/4, W/4, F2)
+    for layer in layers:
+        h = keras.layers.LeakyReLU(negative_slope=cfg.leaky_slope)(layer(h))
+        if cfg.dropout > 0:
+            h = keras.layers.Dropout(cfg.dropout)(h)
+    if cfg.kind == "dcgan":
+        h = keras.layers.Flatten()(h)  # (B, H/4 * W/4 * F2)
+    logit = keras.layers.Dense(1, dtype="float32", name="logit")(h)  # (B, 1)
+    return keras.Model(x, logit, name=f"{cfg.kind}_discriminator")
