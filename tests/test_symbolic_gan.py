@@ -8,14 +8,13 @@ import pytest
 import sympy
 
 from course_lib.symbolic_gan import (
-    derive_generator_gradients,
     derive_optimal_discriminator,
     gan_value_at_optimum_numeric,
-    generator_gradient_functions,
     jsd_numeric,
     optimal_discriminator_numeric,
     value_at_optimum,
 )
+from course_lib.symbolic_gan_gradients import derive_generator_gradients, generator_gradient_functions
 
 A, B = sympy.symbols("a b", positive=True)
 LOG_4 = np.log(4.0)

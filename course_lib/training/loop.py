@@ -45,9 +45,8 @@ class Trainer:
         trainer = Trainer(task, TrainConfig(epochs=3, checkpoint_dir=paths.run_dir("mlp")))
         history = trainer.fit(train_ds, val_ds)
 
-    ``train_ds`` yields *global* batches (a tensor or a tuple/dict of tensors). Calling
-    ``fit`` again, or in a new process with the same ``checkpoint_dir``, continues the run.
-    """
+    ``train_ds`` yields *global* batches (tensors or tuples/dicts of them); ``fit`` again, or
+    a new process with the same ``checkpoint_dir``, continues the run."""
 
     def __init__(self, task: Task, config: TrainConfig | None = None,
                  strategy: tf.distribute.Strategy | None = None) -> None:
