@@ -68,7 +68,7 @@ class Task:
     Attributes:
         objectives: applied in order on every batch.
         models: named Keras models whose weights are checkpointed, snapshotted for early
-            stopping and checked after a NaN (``{"vae": vae}`` or ``{"g": g, "d": d}``).
+            stopping and checked after a NaN (``{"vae": vae}`` or ``{"generator": g, "discriminator": d}``).
         eval_fn: ``eval_fn(batch) -> {name: per-example values (B,)}`` for validation;
             by default each objective's ``loss_fn(batch, training=False)``.
         trackables: extra objects to checkpoint (e.g. a ``keras.random.SeedGenerator``).
