@@ -1,7 +1,9 @@
-"""Offline datasets for the course: MNIST, Fashion-MNIST, 2-D toy data, and tf.data pipelines.
+"""Offline datasets for the course: MNIST, Fashion-MNIST, 2-D toy data, text corpora, number
+translation pairs, and tf.data pipelines.
 
-Importing this package does not import TensorFlow; ``make_dataset`` and ``binarize_dynamic_tf``
-import it when first called. Where every dataset comes from: ``data/README.md``.
+Importing this package does not import TensorFlow; ``make_dataset``, ``binarize_dynamic_tf``,
+``lm_dataset`` and ``lm_eval_dataset`` import it when first called. Where every dataset comes
+from: ``data/README.md``.
 """
 
 from course_lib.data.images import (
@@ -16,23 +18,58 @@ from course_lib.data.images import (
     read_idx,
     to_float,
 )
-from course_lib.data.pipelines import binarize_dynamic_tf, make_dataset
+from course_lib.data.pipelines import (
+    binarize_dynamic_tf,
+    lm_dataset,
+    lm_eval_dataset,
+    make_dataset,
+)
+from course_lib.data.text import (
+    SHAKESPEARE_SHA256,
+    TANG_SHA256,
+    NumberPair,
+    Poem,
+    TextCorpus,
+    TranslationPairs,
+    chinese_number,
+    english_number,
+    load_shakespeare,
+    load_tang_poems,
+    number_translation_pairs,
+    poems_text,
+    split_poems,
+)
 from course_lib.data.toy import ring_mode_centers, ring_of_gaussians, two_moons
 
 __all__ = [
+    "SHAKESPEARE_SHA256",
     "SHIPPED_MNIST_SHA256",
+    "TANG_SHA256",
     "DatasetNotFoundError",
     "ImageData",
+    "NumberPair",
+    "Poem",
+    "TextCorpus",
+    "TranslationPairs",
     "binarize_dynamic",
     "binarize_dynamic_tf",
     "binarize_static",
+    "chinese_number",
+    "english_number",
     "file_sha256",
+    "lm_dataset",
+    "lm_eval_dataset",
     "load_fashion_mnist",
     "load_mnist",
+    "load_shakespeare",
+    "load_tang_poems",
     "make_dataset",
+    "number_translation_pairs",
+    "poems_text",
     "read_idx",
     "ring_mode_centers",
     "ring_of_gaussians",
+    "split_poems",
     "to_float",
     "two_moons",
 ]

@@ -1,4 +1,6 @@
-"""tf.data input pipelines built from NumPy arrays, and dynamic binarisation inside them.
+"""tf.data input pipelines built from NumPy arrays: examples with dynamic binarisation inside
+them (:func:`make_dataset`), and windows of a token stream for language models
+(:func:`lm_dataset` for training, :func:`lm_eval_dataset` for an exact validation loss).
 
 TensorFlow is imported inside the functions, so ``import course_lib.data`` stays light.
 
@@ -119,3 +121,93 @@ def binarize_dynamic_tf(x: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     x = tf.cast(x, tf.float32) / 255.0 if x.dtype == tf.uint8 else tf.cast(x, tf.float32)
     u = tf.random.stateless_uniform(tf.shape(x), seed=tf.cast(seed, tf.int64), dtype=tf.float32)
     return tf.cast(u < x, tf.float32)
+
+
+# --- Token streams for language models ------------------------------------------------------
+
+
+def _check_tokens(tokens: np.ndarray, context_length: int) -> np.ndarray:
+    """``tokens`` as int32 ``(N,)``, with ``N > context_length`` (one window plus its target)."""
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer):
+        raise ValueError(f"tokens must be a 1-D integer array, got {tokens.dtype}{tokens.shape}")
+    if len(tokens) <= context_length:
+        raise ValueError(f"need more than {context_length} tokens, got {len(tokens)}")
+    if tokens.min() < 0 or tokens.max() > np.iinfo(np.int32).max:
+        raise ValueError("token ids must lie in 0..2**31-1")
+    return tokens.astype(np.int32)
+
+
+def lm_dataset(
+    tokens: np.ndarray, context_length: int, batch_size: int, *, seed: int = 0
+) -> tf.data.Dataset:
+    """Endless random ``(x, y)`` batches for next-token prediction, as nanoGPT's ``get_batch``.
+
+    ``tokens`` is int ``(N,)``; every element is a pair of int32 ``(B, T)`` tensors
+    (``B = batch_size``, ``T = context_length``). Batch ``k`` draws ``B`` offsets
+    ``i ~ Uniform{0, ..., N - T - 1}`` and takes ``x[b] = tokens[i_b : i_b + T]``,
+    ``y[b] = tokens[i_b + 1 : i_b + T + 1]``: ``y`` is ``x`` shifted left by one, so
+    ``y[b, t]`` is the token that follows ``x[b, :t + 1]``.
+
+    Determinism: the offsets of batch ``k`` are
+    ``tf.random.stateless_uniform([B], seed=[seed, k], maxval=N - T, dtype=int64)``, a pure
+    function of ``(seed, k)`` -- independent of TensorFlow's global seed, and the same after
+    ``tf.train.Checkpoint(iterator=it)`` is saved and restored. The checkpoint holds the
+    counter ``k`` and the prefetched batches, not the tokens (about 170 KB for ``B = 64``,
+    ``T = 256``). Pipeline: ``counter -> map(gather windows) -> prefetch(AUTOTUNE)``; the
+    tokens are held in memory as one int32 tensor.
+    """
+    import tensorflow as tf
+
+    context_length = _check_int("context_length", context_length, 1)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    seed = _check_int("seed", seed, 0)
+    tokens = _check_tokens(tokens, context_length)
+    data = tf.constant(tokens)
+    num_offsets = len(tokens) - context_length  # offsets 0 .. N - T - 1
+    positions = tf.range(context_length, dtype=tf.int64)[None, :]  # (1, T)
+
+    def batch(k: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        key = tf.stack([tf.constant(seed, tf.int64), k])
+        offsets = tf.random.stateless_uniform(
+            [batch_size], seed=key, maxval=num_offsets, dtype=tf.int64
+        )
+        idx = offsets[:, None] + positions  # (B, T)
+        return tf.gather(data, idx), tf.gather(data, idx + 1)
+
+    ds = tf.data.Dataset.counter(dtype=tf.int64)
+    ds = ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def lm_eval_dataset(tokens: np.ndarray, context_length: int, batch_size: int) -> tf.data.Dataset:
+    """Consecutive, non-overlapping windows over ``tokens`` that predict every token once.
+
+    The ``M = N - 1`` targets ``tokens[1:]`` are cut into ``W = ceil(M / T)`` windows:
+    window ``w`` is ``x = tokens[w T : w T + T]``, ``y = tokens[w T + 1 : w T + T + 1]``.
+    The last window is padded with token 0 where the split runs out, and a float32 weight
+    (1 = real target, 0 = padding) marks which positions count. Elements are
+    ``(x, y, weight)``, each ``(b, T)`` with ``b = batch_size`` except in the last batch;
+    the dataset is finite (one pass) and in order. The exact mean loss over the split is
+    ``sum(loss * weight) / sum(weight)`` summed over all batches (``sum(weight) = N - 1``);
+    Keras accepts the triple as ``(x, y, sample_weight)``.
+    """
+    import tensorflow as tf
+
+    context_length = _check_int("context_length", context_length, 1)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    tokens = _check_tokens(tokens, 0)
+    num_targets = len(tokens) - 1
+    if num_targets < 1:
+        raise ValueError("need at least 2 tokens (one input and its target)")
+    num_windows = -(-num_targets // context_length)  # ceil
+    size = num_windows * context_length
+    x = np.zeros(size, np.int32)
+    y = np.zeros(size, np.int32)
+    weight = np.zeros(size, np.float32)
+    x[:num_targets], y[:num_targets], weight[:num_targets] = tokens[:-1], tokens[1:], 1.0
+    shape = (num_windows, context_length)
+    ds = tf.data.Dataset.from_tensor_slices(
+        (x.reshape(shape), y.reshape(shape), weight.reshape(shape))
+    )
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
