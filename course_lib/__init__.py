@@ -9,6 +9,8 @@ Modules (import the one you need; importing this package does not import TensorF
 * ``vae``          -- the variational autoencoder, its ELBO terms and the IWAE estimate.
 * ``gan``          -- GANs for toy data and digits, their losses, the gradient penalty.
 * ``metrics``      -- sample quality of digits (Fréchet classifier distance, inception score).
+* ``text_metrics`` -- bits per token, perplexity, BLEU, chrF, exact match.
+* ``retrieval``    -- BM25 search over the course's own text (question answering).
 * ``symbolic``     -- sympy derivations of the VAE's KL term; ``symbolic_gan`` and
   ``symbolic_gan_gradients`` those of the GAN.
 * ``plots``, ``widgets`` -- figures, and explorers that fall back to static figures.

@@ -1,0 +1,135 @@
+"""How good is a language model, or a translation? The numbers chapter 6 reports.
+
+*Intrinsic* (how well a model predicts held-out text), from a mean cross-entropy ``H`` in nats
+per token, ``H = -(1/N) sum_t log p(x_t | x_<t)``:
+
+* :func:`bits_per_token` ``H / ln 2`` (bits per character for a character model);
+* :func:`perplexity` ``exp(H)``: the size of a uniform choice that is as uncertain.
+
+*Extrinsic* (how good an output is against a reference), through ``sacrebleu`` (Post 2018), the
+standard implementation whose scores are comparable across papers:
+
+* :func:`corpus_bleu` (Papineni et al. 2002): geometric mean of modified n-gram precisions
+  (n = 1..4) times a brevity penalty, 0..100;
+* :func:`corpus_chrf` (Popović 2015): F-score (beta = 2) of character n-grams (n = 1..6), 0..100;
+* :func:`exact_match`: the share of outputs equal to their reference, 0..1.
+
+:func:`bleu_by_hand` computes BLEU from its definition in plain Python so a notebook can show
+every term; the tests check it against ``sacrebleu``. For Chinese, BLEU needs a tokenisation:
+``tokenize="zh"`` (sacrebleu's Chinese tokeniser) splits every Chinese character into its own
+token, which is the usual choice for Chinese targets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+
+def _check_nats(nats: float) -> float:
+    value = float(nats)
+    if not value >= 0.0:  # also rejects NaN
+        raise ValueError(f"a cross-entropy in nats must be >= 0, got {nats!r}")
+    return value
+
+
+def bits_per_token(nats: float) -> float:
+    """``H / ln 2``: a cross-entropy of ``H`` nats per token expressed in bits per token."""
+    return _check_nats(nats) / math.log(2.0)
+
+
+def perplexity(nats: float) -> float:
+    """``exp(H)``: perplexity of a model whose mean cross-entropy is ``H`` nats per token."""
+    return math.exp(_check_nats(nats))
+
+
+def _check_pairs(hypotheses: Sequence[str], references: Sequence[str]) -> tuple[list[str], list[str]]:
+    hyps, refs = list(hypotheses), list(references)
+    if isinstance(hypotheses, str) or isinstance(references, str):
+        raise ValueError("pass lists of strings (one hypothesis and one reference per example), not a single string")
+    if len(hyps) != len(refs) or not hyps:
+        raise ValueError(f"need as many references as hypotheses (and at least one), got {len(hyps)} and {len(refs)}")
+    if not all(isinstance(s, str) for s in hyps + refs):
+        raise ValueError("hypotheses and references must be strings")
+    return hyps, refs
+
+
+def exact_match(hypotheses: Sequence[str], references: Sequence[str], *, strip: bool = True) -> float:
+    """Share of hypotheses identical to their reference (after ``str.strip`` if ``strip``), in 0..1."""
+    hyps, refs = _check_pairs(hypotheses, references)
+    if strip:
+        hyps, refs = [h.strip() for h in hyps], [r.strip() for r in refs]
+    return sum(h == r for h, r in zip(hyps, refs)) / len(hyps)
+
+
+def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str], *, tokenize: str = "13a") -> float:
+    """Corpus BLEU (0..100) of one hypothesis per reference, by ``sacrebleu.corpus_bleu``.
+
+    ``tokenize``: ``"13a"`` (sacrebleu's default, for English and other languages with spaces)
+    or ``"zh"`` (each Chinese character a token). Counts are pooled over the corpus before the
+    precisions are taken, so corpus BLEU is not the mean of sentence BLEUs.
+    """
+    import sacrebleu
+
+    hyps, refs = _check_pairs(hypotheses, references)
+    return float(sacrebleu.corpus_bleu(hyps, [refs], tokenize=tokenize).score)
+
+
+def corpus_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
+    """Corpus chrF (0..100, ``sacrebleu.corpus_chrf``: character n-grams up to 6, beta = 2).
+
+    It needs no word tokenisation, so it suits Chinese as it is.
+    """
+    import sacrebleu
+
+    hyps, refs = _check_pairs(hypotheses, references)
+    return float(sacrebleu.corpus_chrf(hyps, [refs]).score)
+
+
+@dataclass(frozen=True)
+class BleuTerms:
+    """The parts of BLEU: ``precisions[n-1] = matches_n / totals_n`` (modified n-gram precision),
+    the brevity penalty ``bp = min(1, exp(1 - r / c))`` with ``c`` the hypotheses' and ``r`` the
+    references' token count, and ``score = 100 * bp * exp(mean_n log precisions[n-1])``."""
+
+    matches: tuple[int, ...]
+    totals: tuple[int, ...]
+    precisions: tuple[float, ...]
+    hyp_len: int
+    ref_len: int
+    bp: float
+    score: float
+
+
+def _ngrams(tokens: list[str], n: int) -> Counter:
+    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+def bleu_by_hand(hypotheses: Sequence[str], references: Sequence[str], *, max_n: int = 4,
+                 tokenize: str = "chars") -> BleuTerms:
+    """BLEU from its definition (Papineni et al. 2002), one reference per hypothesis, no smoothing.
+
+    Tokens: ``"chars"`` (every non-space character a token, which is what sacrebleu's ``"zh"``
+    does to text made only of Chinese characters) or ``"spaces"`` (``str.split``). For each
+    ``n``, a hypothesis n-gram counts as matched at most as often as it occurs in the reference
+    ("clipping"); matches and totals are summed over the corpus. A zero precision gives 0.
+    """
+    hyps, refs = _check_pairs(hypotheses, references)
+    if tokenize not in ("chars", "spaces"):
+        raise ValueError(f"tokenize must be 'chars' or 'spaces', got {tokenize!r}")
+    split = (lambda s: [c for c in s if not c.isspace()]) if tokenize == "chars" else str.split
+    matches, totals = [0] * max_n, [0] * max_n
+    hyp_len = ref_len = 0
+    for hyp, ref in zip(hyps, refs):
+        h, r = split(hyp), split(ref)
+        hyp_len, ref_len = hyp_len + len(h), ref_len + len(r)
+        for n in range(1, max_n + 1):
+            h_counts, r_counts = _ngrams(h, n), _ngrams(r, n)
+            matches[n - 1] += sum(min(c, r_counts[g]) for g, c in h_counts.items())
+            totals[n - 1] += max(len(h) - n + 1, 0)
+    precisions = tuple(m / t if t else 0.0 for m, t in zip(matches, totals))
+    bp = 1.0 if hyp_len > ref_len else (math.exp(1.0 - ref_len / hyp_len) if hyp_len else 0.0)
+    score = 100.0 * bp * math.exp(sum(math.log(p) for p in precisions) / max_n) if min(precisions) > 0 else 0.0
+    return BleuTerms(tuple(matches), tuple(totals), precisions, hyp_len, ref_len, bp, score)

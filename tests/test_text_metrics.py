@@ -1,0 +1,109 @@
+"""Tests of course_lib.text_metrics and course_lib.retrieval: BLEU by hand against sacrebleu,
+chrF and exact match on known pairs, bits and perplexity, BM25 by hand against bm25s, and the
+course's own passages."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sacrebleu
+
+from course_lib.retrieval import BM25Index, Passage, bm25_by_hand, course_passages, split_markdown, words
+from course_lib.text_metrics import (bits_per_token, bleu_by_hand, corpus_bleu, corpus_chrf, exact_match,
+                                     perplexity)
+
+ROOT = Path(__file__).resolve().parents[1]
+HYPS = ["三百四十二", "一千零五", "二万", "七十"]
+REFS = ["三百四十二", "一千零五十", "二万零一", "十七"]
+
+
+def test_bits_per_token_and_perplexity_of_ln_v_nats_are_log2_v_and_v():
+    assert bits_per_token(math.log(65)) == pytest.approx(math.log2(65))
+    assert perplexity(math.log(65)) == pytest.approx(65)
+    assert perplexity(0.0) == 1.0
+    with pytest.raises(ValueError, match=">= 0"):
+        perplexity(float("nan"))
+
+
+def test_bleu_by_hand_equals_sacrebleu_zh_on_chinese_numerals():
+    terms = bleu_by_hand(HYPS, REFS)
+    reference = sacrebleu.corpus_bleu(HYPS, [REFS], tokenize="zh")
+    assert terms.matches == tuple(reference.counts) and terms.totals == tuple(reference.totals)
+    assert (terms.hyp_len, terms.ref_len) == (reference.sys_len, reference.ref_len)
+    assert terms.bp == pytest.approx(reference.bp)
+    assert terms.score == pytest.approx(reference.score, rel=1e-9)
+    assert corpus_bleu(HYPS, REFS, tokenize="zh") == pytest.approx(reference.score)
+
+
+def test_bleu_by_hand_clips_repeated_ngrams_and_applies_the_brevity_penalty():
+    # "the the the" vs "the cat": unigram matches clipped to 1 of 3; hypothesis longer, so bp = 1.
+    terms = bleu_by_hand(["the the the"], ["the cat"], max_n=1, tokenize="spaces")
+    assert terms.matches == (1,) and terms.totals == (3,) and terms.bp == 1.0
+    assert terms.score == pytest.approx(100 / 3)
+    short = bleu_by_hand(["a b"], ["a b c d"], max_n=2, tokenize="spaces")
+    assert short.bp == pytest.approx(math.exp(1 - 4 / 2)) and short.precisions == (1.0, 1.0)
+
+
+def test_bleu_of_identical_text_is_100_and_of_disjoint_text_is_0():
+    assert corpus_bleu(["一千二百三十四"], ["一千二百三十四"], tokenize="zh") == pytest.approx(100.0)
+    assert bleu_by_hand(["甲乙丙丁"], ["子丑寅卯"]).score == 0.0
+
+
+def test_chrf_matches_sacrebleu_and_is_100_for_identical_strings():
+    assert corpus_chrf(HYPS, REFS) == pytest.approx(sacrebleu.corpus_chrf(HYPS, [REFS]).score)
+    assert corpus_chrf(["三百"], ["三百"]) == pytest.approx(100.0)
+
+
+def test_exact_match_counts_identical_pairs_after_strip():
+    assert exact_match(HYPS, REFS) == 0.25
+    assert exact_match([" 十 "], ["十"]) == 1.0 and exact_match([" 十 "], ["十"], strip=False) == 0.0
+
+
+def test_metrics_reject_mismatched_or_single_string_inputs():
+    with pytest.raises(ValueError, match="as many references"):
+        corpus_bleu(["a"], ["a", "b"])
+    with pytest.raises(ValueError, match="lists of strings"):
+        exact_match("abc", "abc")
+
+
+# --------------------------------------------------------------------------- retrieval
+DOCS = [["the", "memory", "wall", "limits", "decoding"], ["the", "gan", "has", "two", "players"],
+        ["memory", "bandwidth", "and", "memory", "capacity", "of", "a", "gpu"], ["kv", "cache", "memory"]]
+
+
+def test_bm25s_scores_equal_the_formula_by_hand():
+    passages = [Passage("x", "", " ".join(d)) for d in DOCS]
+    index = BM25Index(passages)
+    for query in (["memory"], ["memory", "wall"], ["gan", "players", "cache"], ["absent"]):
+        np.testing.assert_allclose(index.scores(" ".join(query)), bm25_by_hand(query, DOCS), rtol=1e-5, atol=1e-6)
+
+
+def test_bm25_ranks_the_passage_with_the_rare_query_word_first_and_returns_nothing_without_overlap():
+    index = BM25Index([Passage("x", "", " ".join(d)) for d in DOCS])
+    best = index.search("why is decoding limited by the memory wall", k=2)
+    assert best[0][0].text.startswith("the memory wall") and best[0][1] > best[1][1]
+    assert index.search("zebra quokka") == []
+
+
+def test_split_markdown_cuts_at_headings_and_keeps_the_heading():
+    md = "# Title\n\nintro words here\n\n## Part A\n\nalpha beta\n\n## Part B\n\ngamma"
+    parts = split_markdown(md, "doc.md")
+    assert [p.heading for p in parts] == ["Title", "Part A", "Part B"]
+    assert "gamma" in parts[-1].text and all(p.source == "doc.md" for p in parts)
+
+
+def test_course_passages_cover_the_readme_and_every_chapter_notebook():
+    passages = course_passages(ROOT)
+    sources = {p.source for p in passages}
+    notebooks = {p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").rglob("*.ipynb")}
+    assert "README.md" in sources and notebooks <= sources
+    assert all(len(words(p.text)) <= 2 * 250 for p in passages)  # a piece closes once it reaches 250 words
+    with pytest.raises(FileNotFoundError, match="chapters"):
+        course_passages(ROOT / "data")
+
+
+def test_words_lowercases_and_splits_on_non_alphanumerics():
+    assert words("The KV-cache, 2x!") == ["the", "kv", "cache", "2x"]
