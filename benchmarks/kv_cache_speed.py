@@ -1,0 +1,86 @@
+"""Generation speed of course_lib's GPT with and without the key/value cache.
+
+A GPT with random weights (default: 4 blocks, 4 heads, d_model 128, context length 512,
+vocabulary 65 -- the character-level "baby GPT" with a longer context) continues a
+16-token prompt by 256 tokens, batch 1, sampling at temperature 1:
+
+* ``cache``:    ``generate(..., use_cache=True)``: the prompt is prefilled once, then each
+  new token runs through the model alone, attending to cached keys and values;
+* ``no cache``: ``generate(..., use_cache=False)``: every new token reruns the model on the
+  whole sequence so far (nanoGPT's ``generate``).
+
+Each loop is one compiled ``tf.function``, with XLA (the default of ``generate``) and
+without. Under XLA the uncached loop runs a fixed-length window (static shapes); without
+XLA it runs exactly the tokens so far, which is faster for it, so the ratio is taken
+against the faster of the two uncached runs. The first call of each traces and compiles and
+is timed separately; then the script prints the median tokens/s over ``--repeats`` calls
+and the ratio (the goal is at least 5x).
+
+    taskset -c 1 python benchmarks/kv_cache_speed.py        # about 2 minutes on one CPU core
+    python benchmarks/kv_cache_speed.py --context-length 64 --new-tokens 512 --repeats 3
+    python benchmarks/kv_cache_speed.py --config '{"n_layer": 6, "n_head": 6, "d_model": 384}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from course_lib.config import set_seed  # noqa: E402
+from course_lib.transformer import GPT, GPTConfig, generate, parameter_count  # noqa: E402
+
+
+def tokens_per_second(model: GPT, prompt: np.ndarray, new_tokens: int, use_cache: bool, repeats: int,
+                      jit: bool) -> tuple[float, float]:
+    """``(seconds of the first call, median new tokens/s of the next repeats)``."""
+    def run(seed: int) -> float:
+        start = time.perf_counter()
+        out = generate(model, prompt, new_tokens, temperature=1.0, seed=seed, use_cache=use_cache, jit_compile=jit)
+        np.asarray(out)  # wait for the result
+        return time.perf_counter() - start
+
+    first = run(0)
+    seconds = [run(seed) for seed in range(1, repeats + 1)]
+    return first, new_tokens / statistics.median(seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=json.loads, default={},
+                        help="GPTConfig fields as JSON, applied over the defaults below")
+    parser.add_argument("--context-length", type=int, default=512)
+    parser.add_argument("--prompt-tokens", type=int, default=16)
+    parser.add_argument("--new-tokens", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cache-without-xla", action="store_true",
+                        help="also time the cached loop without XLA (slow: no in-place cache updates)")
+    args = parser.parse_args()
+    fields = {"vocab_size": 65, "context_length": args.context_length, "n_layer": 4, "n_head": 4, "d_model": 128}
+    cfg = GPTConfig(**{**fields, **args.config})
+    set_seed(0)
+    model = GPT(cfg)
+    prompt = np.random.default_rng(0).integers(0, cfg.vocab_size, (args.batch_size, args.prompt_tokens))
+    print(f"{cfg}\n{parameter_count(cfg):,} parameters; TF {tf.__version__}, Keras {keras.__version__}, "
+          f"{os.cpu_count()} CPUs; prompt {args.prompt_tokens} tokens, {args.new_tokens} new, "
+          f"batch {args.batch_size}; median of {args.repeats}")
+    runs = [(True, True), (False, True), (False, False)] + ([(True, False)] if args.cache_without_xla else [])
+    rates = {}
+    for use_cache, jit in runs:
+        first, rates[use_cache, jit] = tokens_per_second(model, prompt, args.new_tokens, use_cache, args.repeats, jit)
+        print(f"{'cache' if use_cache else 'no cache':>9}, XLA {str(jit):>5}: {rates[use_cache, jit]:10,.1f} "
+              f"new tokens/s per sequence (first call, with compilation: {first:.1f} s)", flush=True)
+    baseline = max(rates[False, True], rates[False, False])
+    print(f"cache (XLA) / fastest no-cache: {rates[True, True] / baseline:.1f}x")
+
+if __name__ == "__main__":
+    main()

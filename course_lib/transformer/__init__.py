@@ -1,0 +1,55 @@
+"""A decoder-only Transformer (GPT), small enough to train on a CPU, and how to sample from it.
+
+Modules (read in this order):
+
+* :mod:`~course_lib.transformer.config`   -- :class:`GPTConfig`; the parameter count and
+  training FLOPs per token in closed form.
+* :mod:`~course_lib.transformer.model`    -- causal self-attention, MLP, block, :class:`GPT`
+  (with the prefill / decode-step methods of a key/value cache).
+* :mod:`~course_lib.transformer.loss`     -- the next-token loss, :func:`make_task` for the
+  course's :class:`~course_lib.training.Trainer`, nanoGPT's AdamW settings, :func:`evaluate`.
+* :mod:`~course_lib.transformer.sampling` -- temperature, top-k, top-p, the draw.
+* :mod:`~course_lib.transformer.generate` -- :func:`generate` with or without the cache;
+  :func:`incremental_logits` to check the cache against the full model.
+
+Training and sampling the baby GPT (random ``x`` here; windows of a text in practice)::
+
+    model = GPT(GPTConfig(vocab_size=65, context_length=64))      # inside strategy.scope()
+    task = make_task(model, make_optimizer(model, 1e-3))
+    Trainer(task, TrainConfig(epochs=1, steps_per_epoch=2000, jit_compile=True)).fit(ds)  # ds: (x, y) (B, T)
+    tokens = generate(model, prompt, max_new_tokens=200, temperature=0.8, top_k=20)
+"""
+
+from course_lib.transformer.config import (GPTConfig, non_embedding_parameter_count, parameter_count,
+                                           training_flops_per_token)
+from course_lib.transformer.generate import generate, incremental_logits
+from course_lib.transformer.loss import (evaluate, lm_loss_fn, make_optimizer, make_task, next_token_loss,
+                                         uniform_loss)
+from course_lib.transformer.model import GPT, MLP, Block, CausalSelfAttention, causal_mask, check_tokens
+from course_lib.transformer.sampling import apply_temperature, filter_logits, sample_next, top_k_filter, top_p_filter
+
+__all__ = [
+    "GPT",
+    "MLP",
+    "Block",
+    "CausalSelfAttention",
+    "GPTConfig",
+    "apply_temperature",
+    "causal_mask",
+    "check_tokens",
+    "evaluate",
+    "filter_logits",
+    "generate",
+    "incremental_logits",
+    "lm_loss_fn",
+    "make_optimizer",
+    "make_task",
+    "next_token_loss",
+    "non_embedding_parameter_count",
+    "parameter_count",
+    "sample_next",
+    "top_k_filter",
+    "top_p_filter",
+    "training_flops_per_token",
+    "uniform_loss",
+]

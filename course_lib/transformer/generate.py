@@ -1,0 +1,212 @@
+"""Autoregressive generation, with and without a key/value cache, in one compiled loop.
+
+Both paths use the same sampler (:func:`~course_lib.transformer.sampling.draw`) with the
+seed ``(seed, i)`` for new token ``i``, so with equal logits they draw equal tokens.
+
+* ``use_cache=False`` (nanoGPT's loop): for every new token, run the whole model on the
+  last ``min(n, C)`` of the ``n`` tokens so far and take the last position's logits:
+  ``O(n)`` projections and ``O(n^2)`` attention per token.
+* ``use_cache=True``: *prefill* the last ``min(T_0, C)`` prompt tokens once, keeping every
+  layer's keys and values in caches ``(B, L, H, C, d_head)``; then each new token runs
+  through the model alone (``O(1)`` projections), attending to the cached keys and values
+  (``O(C)``). Within the context window its logits equal the full recomputation's.
+
+**Beyond the context window** (more than ``C`` tokens in total) the two differ, by design:
+without the cache the model always reads the last ``C`` tokens (positions ``0..C-1``);
+with the cache, when all ``C`` slots are full the cache is rebuilt by prefilling the last
+``keep = max(1, C // 2)`` tokens (the newest included, at positions ``0..keep-1``) and
+decoding continues from there. So the cached model reads a window of the last
+``keep..C`` tokens, which slides by ``C - keep`` tokens at a time; it costs one prefill
+every ``C - keep + 1`` tokens instead of a full model run for every token.
+
+The whole loop (prefill, ``max_new_tokens`` draws, every model step) is one
+``tf.function`` compiled by XLA (``jit_compile=True``): fixed shapes, a preallocated cache
+updated in place, the position as a tensor, unfilled cache slots masked; the refills are an
+outer loop around the decoding loop (in the graph only if the sequence can outgrow ``C``).
+It is traced and compiled once per ``(B, T_0, max_new_tokens, use_cache, return_logits)``
+(a few seconds); later calls with those shapes, at any temperature, top-k, top-p or seed,
+reuse it. Under XLA the uncached loop runs a fixed window of
+``min(T_0 + max_new_tokens - 1, C)`` positions (padding after the newest token, which
+causality keeps out of its logits); without XLA it runs exactly ``min(n, C)`` positions.
+XLA draws other random numbers than TensorFlow's kernels, so the same seed gives other
+tokens with ``jit_compile=False`` (each setting on its own is reproducible).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from course_lib.transformer.model import GPT, check_tokens
+from course_lib.transformer.sampling import check_temperature, check_top_k, check_top_p, draw
+
+
+def _compiled(model: GPT, name: str, builder: Callable, jit_compile: bool) -> Callable:
+    """A ``tf.function`` kept on the model (outside Keras' attribute tracking), built once."""
+    cache = model.__dict__.setdefault("_course_compiled_fns", {})
+    key = (name, jit_compile)
+    if key not in cache:
+        cache[key] = tf.function(builder(model, jit_compile), jit_compile=jit_compile, autograph=False)
+    return cache[key]
+
+
+Emit = Callable[[object, tf.Tensor, tf.Tensor, object], tuple[tf.Tensor, object]]
+
+
+def _feed_cached(model: GPT, buffer: tf.Tensor, start: int, stop: int, emit: Emit, carry):
+    """The cached pass over ``buffer (B, S)``: prefill the last ``min(start, C)`` of tokens
+    ``0..start-1``, then feed tokens ``start..stop-1`` one at a time. After the model has
+    read position ``n`` (the prefill's last, then each fed token) it calls
+    ``emit(n, features at n (B, d), buffer, carry) -> (buffer, carry)``, which may write
+    token ``n + 1`` into ``buffer`` before it is fed. Returns ``(prefill features, buffer, carry)``.
+
+    An inner loop decodes while cache slots are free; an outer loop (in the graph only if
+    ``stop > C``) rebuilds a full cache from the last ``keep`` tokens and decodes on. Two
+    nested loops instead of a ``tf.cond`` per token, which under XLA would copy the caches.
+    """
+    C = model.cfg.context_length
+    keep = max(1, C // 2)
+    w0 = min(start, C)
+    h0, k_cache, v_cache = model.prefill(buffer[:, start - w0:start])  # (B, w0, d), caches (B, L, H, C, d_head)
+    buffer, carry = emit(start - 1, h0[:, -1], buffer, carry)
+
+    def decode(n, buffer, carry, k_cache, v_cache, filled):
+        def body(n, buffer, carry, k_cache, v_cache, filled):
+            h, k_cache, v_cache = model.decode_step(buffer[:, n], k_cache, v_cache, filled)  # (B, d)
+            buffer, carry = emit(n, h, buffer, carry)
+            return n + 1, buffer, carry, k_cache, v_cache, filled + 1
+
+        return tf.while_loop(lambda n, *state: (n < stop) & (state[-1] < C), body,
+                             (n, buffer, carry, k_cache, v_cache, filled))
+
+    state = decode(tf.constant(start), buffer, carry, k_cache, v_cache, tf.constant(w0))
+    if stop > C:  # the cache can fill up: rebuild it from the newest `keep` tokens, go on
+        def rebuild(n, buffer, carry, k_cache, v_cache, filled):
+            h, k_cache, v_cache = model.prefill(tf.slice(buffer, [0, n + 1 - keep], [-1, keep]))  # (B, keep, d)
+            buffer, carry = emit(n, h[:, -1], buffer, carry)
+            return decode(n + 1, buffer, carry, k_cache, v_cache, tf.constant(keep))
+
+        state = tf.while_loop(lambda n, *_: n < stop, rebuild, state)
+    return h0, state[1], state[2]
+
+
+def _uncached_features(model: GPT, buffer: tf.Tensor, n: tf.Tensor, window: int | None) -> tf.Tensor:
+    """Features ``(B, d)`` at position ``n`` from the model run on the last ``min(n + 1, C)``
+    tokens ``..n``; ``window`` (static, for XLA) pads the run to a fixed length, else it is exact."""
+    start = tf.maximum(0, n + 1 - model.cfg.context_length)
+    size = window if window is not None else n + 1 - start
+    h = model.features(tf.slice(buffer, [0, start], [-1, size]))  # (B, size, d)
+    return h[:, n - start]  # (B, d)
+
+
+def _build_loop(model: GPT, jit_compile: bool):
+    cfg = model.cfg
+
+    def loop(prompt, max_new_tokens: int, use_cache: bool, return_logits: bool, temperature, top_k, top_p, seed):
+        B, t0 = tf.shape(prompt)[0], prompt.shape[1]
+        total = t0 + max_new_tokens
+        buffer = tf.pad(prompt, [[0, 0], [0, max_new_tokens]])  # (B, T_0 + N)
+        all_logits = tf.zeros([B, max_new_tokens if return_logits else 0, cfg.vocab_size])  # (B, N, V)
+        rows = tf.range(B)
+
+        def emit(n, h, buffer, all_logits):  # features at position n -> draw token n + 1
+            i = n + 1 - t0  # index of the new token
+            logits = model.to_logits(h)  # (B, V)
+            token = draw(logits, temperature, top_k, top_p, tf.stack([seed, tf.cast(i, tf.int64)]))  # (B,)
+            buffer = tf.tensor_scatter_nd_update(buffer, tf.stack([rows, tf.fill([B], n + 1)], -1), token)
+            if return_logits:
+                all_logits = tf.tensor_scatter_nd_update(all_logits, tf.stack([rows, tf.fill([B], i)], -1), logits)
+            return buffer, all_logits
+
+        if use_cache:
+            _, buffer, all_logits = _feed_cached(model, buffer, t0, total - 1, emit, all_logits)
+            return buffer, all_logits
+        window = min(total - 1, cfg.context_length) if jit_compile else None
+        buffer, all_logits = emit(t0 - 1, _uncached_features(model, buffer, tf.constant(t0 - 1), window),
+                                  buffer, all_logits)
+
+        def body(n, buffer, all_logits):
+            return (n + 1, *emit(n, _uncached_features(model, buffer, n, window), buffer, all_logits))
+
+        _, buffer, all_logits = tf.while_loop(lambda n, *_: n < total - 1, body, (tf.constant(t0), buffer, all_logits))
+        return buffer, all_logits
+
+    return loop
+
+
+def _as_batch(tokens, model: GPT, name: str) -> tf.Tensor:
+    tokens = np.asarray(tokens) if not tf.is_tensor(tokens) else tokens
+    if len(tokens.shape) == 1:
+        tokens = tokens[None]
+    check_tokens(tokens, model.cfg, name, max_length=np.iinfo(np.int32).max)
+    if tokens.shape[1] < 1:
+        raise ValueError(f"{name} needs at least one token, got shape {tuple(tokens.shape)}")
+    return tf.cast(tokens, tf.int32)
+
+
+def generate(model: GPT, prompt_tokens, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+             top_p: float | None = None, seed: int = 0, use_cache: bool = True, return_logits: bool = False,
+             jit_compile: bool = True):
+    """Continue ``prompt_tokens`` ``(B, T_0)`` (or ``(T_0,)``, taken as ``B = 1``) by
+    ``max_new_tokens`` tokens: returns tokens ``(B, T_0 + max_new_tokens)`` int32, the prompt first.
+
+    Token ``i`` is drawn by :func:`~course_lib.transformer.sampling.sample_next` from the
+    logits of the last position (``temperature = 0``: greedy) with seed ``(seed, i)``.
+    ``use_cache`` picks the loop (see the module docstring, also for sequences longer than
+    the context length). ``return_logits=True`` also returns the logits each token was drawn
+    from, ``(B, max_new_tokens, V)`` float32. The prompt may be longer than ``C`` (only its
+    last ``C`` tokens are read).
+    """
+    prompt = _as_batch(prompt_tokens, model, "prompt_tokens")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    temperature, top_k, top_p = check_temperature(temperature), check_top_k(top_k), check_top_p(top_p)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    if max_new_tokens == 0:
+        empty = tf.zeros([prompt.shape[0], 0, model.cfg.vocab_size])
+        return (prompt, empty) if return_logits else prompt
+    loop = _compiled(model, "generate", _build_loop, jit_compile)
+    tokens, logits = loop(prompt, int(max_new_tokens), bool(use_cache), bool(return_logits),
+                          tf.constant(temperature, tf.float32),
+                          tf.constant(top_k if top_k is not None else np.iinfo(np.int32).max, tf.int32),
+                          tf.constant(1.0 if top_p is None else top_p, tf.float32), tf.constant(seed, tf.int64))
+    return (tokens, logits) if return_logits else tokens
+
+
+def _build_incremental(model: GPT, jit_compile: bool):
+    def incremental(tokens, prompt_length: int):
+        B, T = tf.shape(tokens)[0], tokens.shape[1]
+        rows = tf.range(B)
+
+        def emit(n, h, tokens, logits):  # logits of position n into row n
+            return tokens, tf.tensor_scatter_nd_update(logits, tf.stack([rows, tf.fill([B], n)], -1),
+                                                       model.to_logits(h))
+
+        logits = tf.zeros([B, T, model.cfg.vocab_size])  # (B, T, V)
+        h0, _, logits = _feed_cached(model, tokens, prompt_length, T, emit, logits)
+        w0 = h0.shape[1]  # prompt rows the prefill computed; earlier ones stay 0
+        prompt_rows = model.to_logits(h0[:, :-1])  # (B, w0 - 1, V)
+        return tf.concat([logits[:, :prompt_length - w0], prompt_rows, logits[:, prompt_length - 1:]], axis=1)
+
+    return incremental
+
+
+def incremental_logits(model: GPT, tokens, prompt_length: int = 1, jit_compile: bool = True) -> tf.Tensor:
+    """Logits ``(B, T, V)`` of ``tokens (B, T)`` computed the way the cached generator does:
+    the first ``prompt_length`` tokens by one prefill, then one token at a time through the
+    key/value cache (teacher forcing: the given tokens, not sampled ones).
+
+    For ``T <= C`` this equals ``model(tokens)`` up to float rounding: the check that the
+    cache is right. Beyond ``C`` it follows the cached generator's sliding policy (module
+    docstring). If ``prompt_length > C`` only its last ``C`` rows are computed, the earlier
+    rows are zeros.
+    """
+    tokens = _as_batch(tokens, model, "tokens")
+    T = tokens.shape[1]
+    if isinstance(prompt_length, bool) or not isinstance(prompt_length, (int, np.integer)) \
+            or not 1 <= prompt_length <= T:
+        raise ValueError(f"prompt_length must be an int in 1..{T} (the number of tokens), got {prompt_length!r}")
+    return _compiled(model, "incremental", _build_incremental, jit_compile)(tokens, int(prompt_length))

@@ -1,0 +1,272 @@
+"""Tests of course_lib.transformer: the causal mask, the key/value cache against full
+recomputation (also beyond the context window), the parameter formula, the samplers, the
+errors, and a tiny GPT that memorises a sentence through the course's Trainer."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_lib.training import TrainConfig, Trainer
+from course_lib.transformer import (GPT, GPTConfig, apply_temperature, evaluate, generate, incremental_logits,
+                                    make_optimizer, make_task, next_token_loss, non_embedding_parameter_count,
+                                    parameter_count, sample_next, top_k_filter, top_p_filter,
+                                    training_flops_per_token)
+
+TINY = GPTConfig(vocab_size=11, context_length=12, n_layer=2, n_head=2, d_model=16)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> GPT:
+    keras.utils.set_random_seed(0)
+    return GPT(TINY)
+
+
+def random_tokens(shape: tuple[int, ...], vocab_size: int = TINY.vocab_size, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, vocab_size, shape).astype(np.int32)
+
+
+# --------------------------------------------------------------------------- config and size
+def test_config_rejects_width_not_divisible_by_heads_and_non_positive_sizes():
+    with pytest.raises(ValueError, match="divisible by n_head"):
+        GPTConfig(d_model=30, n_head=4)
+    with pytest.raises(ValueError, match="n_layer must be a positive int"):
+        GPTConfig(n_layer=0)
+    with pytest.raises(ValueError, match="dropout"):
+        GPTConfig(dropout=1.0)
+    with pytest.raises(ValueError, match="d_ff"):
+        GPTConfig(d_ff=0)
+    assert GPTConfig(d_model=64).d_ff == 256 and GPTConfig(d_model=64, n_head=8).d_head == 8
+
+
+@pytest.mark.parametrize("fields", [
+    {},
+    {"tie_weights": False},
+    {"bias": False},
+    {"bias": False, "tie_weights": False, "d_ff": 24},
+    {"vocab_size": 7, "context_length": 5, "n_layer": 3, "n_head": 4, "d_model": 8, "d_ff": 13},
+])
+def test_parameter_formula_equals_count_params(fields):
+    cfg = GPTConfig(**{**dict(vocab_size=11, context_length=12, n_layer=2, n_head=2, d_model=16), **fields})
+    model = GPT(cfg)
+    assert parameter_count(cfg) == model.count_params()
+    blocks = sum(v.numpy().size for v in model.trainable_variables if "block_" in v.path or "final_norm" in v.path)
+    assert non_embedding_parameter_count(cfg) == blocks
+
+
+def test_baby_gpt_has_the_parameter_count_of_the_closed_form_by_hand():
+    cfg = GPTConfig()  # V=65, C=64, L=4, d=128, d_ff=512, biases, tied
+    by_hand = 65 * 128 + 64 * 128 + 4 * (4 * 128 + 4 * 128**2 + 4 * 128 + 2 * 128 * 512 + 512 + 128) + 2 * 128
+    assert parameter_count(cfg) == by_hand == 809_856
+    assert training_flops_per_token(cfg) == 6 * (non_embedding_parameter_count(cfg) + 65 * 128) + 12 * 4 * 64 * 128
+
+
+def test_tied_head_reuses_the_embedding_variable_and_adds_no_parameters():
+    tied, untied = GPT(TINY), GPT(GPTConfig(**{**TINY.__dict__, "tie_weights": False}))
+    assert tied.head is None and not any("head" in v.path for v in tied.weights)
+    assert untied.count_params() - tied.count_params() == TINY.vocab_size * TINY.d_model + TINY.vocab_size
+    x = random_tokens((2, 5))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tied.to_logits(tf.ones((1, TINY.d_model))))  # the head alone
+    grad = tape.gradient(loss, tied.token_embedding.embeddings)
+    assert grad is not None and np.allclose(grad, 1.0)  # d(sum h E^T)/dE = 1 for h = 1
+    assert tied(x).shape == (2, 5, TINY.vocab_size)
+
+
+# --------------------------------------------------------------------------- the model
+def test_logits_are_float32_with_shape_batch_time_vocab(tiny):
+    logits = tiny(random_tokens((3, 7)))
+    assert logits.shape == (3, 7, TINY.vocab_size) and logits.dtype == tf.float32
+
+
+def test_changing_a_future_token_never_changes_earlier_logits(tiny):
+    x = random_tokens((2, TINY.context_length))
+    base = tiny(x).numpy()
+    for t in (0, 5, TINY.context_length - 1):
+        changed = x.copy()
+        changed[:, t] = (changed[:, t] + 1) % TINY.vocab_size
+        new = tiny(changed).numpy()
+        np.testing.assert_allclose(new[:, :t], base[:, :t], atol=1e-6)
+        assert np.abs(new[:, t] - base[:, t]).max() > 1e-4  # the changed position itself does change
+
+
+def test_wrong_tokens_raise_clear_errors(tiny):
+    with pytest.raises(ValueError, match=r"ids in 0\.\.10"):
+        tiny(np.array([[1, 11]]))
+    with pytest.raises(ValueError, match=r"ids in 0\.\.10"):
+        tiny(np.array([[-1, 2]]))
+    with pytest.raises(ValueError, match="context length is 12"):
+        tiny(random_tokens((1, 13)))
+    with pytest.raises(ValueError, match=r"\(B, T\).*batch axis"):
+        tiny(random_tokens((5,)))
+    with pytest.raises(TypeError, match="integer token ids"):
+        tiny(np.zeros((1, 3), np.float32))
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        generate(tiny, [1, 2], -1)
+    with pytest.raises(ValueError, match="temperature"):
+        generate(tiny, [1, 2], 3, temperature=-0.5)
+
+
+# --------------------------------------------------------------------------- key/value cache
+@pytest.mark.parametrize("prompt_length", [1, 5, TINY.context_length])
+def test_cached_logits_equal_full_recomputation_within_the_context(tiny, prompt_length):
+    x = random_tokens((2, TINY.context_length), seed=prompt_length)
+    np.testing.assert_allclose(incremental_logits(tiny, x, prompt_length, jit_compile=False), tiny(x), atol=1e-4)
+
+
+def test_greedy_tokens_and_step_logits_are_identical_with_and_without_cache_under_xla(tiny):
+    prompt, n_new = random_tokens((2, 4), seed=1), TINY.context_length - 4
+    cached, cached_logits = generate(tiny, prompt, n_new, temperature=0, return_logits=True)
+    full, full_logits = generate(tiny, prompt, n_new, temperature=0, use_cache=False, return_logits=True)
+    assert cached.shape == (2, TINY.context_length) and np.array_equal(cached[:, :4], prompt)
+    np.testing.assert_array_equal(cached, full)
+    recomputed = tiny(cached).numpy()[:, 3:-1]  # logits that predicted tokens 4..C-1
+    np.testing.assert_allclose(cached_logits, recomputed, atol=1e-4)
+    np.testing.assert_allclose(full_logits, recomputed, atol=1e-4)
+    np.testing.assert_array_equal(cached[:, 4:], np.argmax(cached_logits, axis=-1))
+
+
+@pytest.mark.parametrize("prompt_length, jit_compile", [(3, True), (TINY.context_length + 2, False)])
+def test_beyond_the_context_the_cache_refills_with_the_last_half_context_as_documented(tiny, prompt_length,
+                                                                                        jit_compile):
+    C, keep = TINY.context_length, TINY.context_length // 2
+    x = random_tokens((2, 3 * C), seed=2)
+    got = incremental_logits(tiny, x, prompt_length, jit_compile=jit_compile).numpy()
+    filled = min(prompt_length, C)  # replay the policy: the prompt's last C tokens are prefilled
+    np.testing.assert_allclose(got[:, prompt_length - filled:prompt_length],
+                               tiny(x[:, prompt_length - filled:prompt_length]), atol=1e-4)
+    assert not got[:, :prompt_length - filled].any()  # prompt rows the model never computed
+    for t in range(prompt_length, x.shape[1]):
+        filled = keep if filled == C else filled + 1  # full cache: keep the last C // 2 tokens
+        expected = tiny(x[:, t + 1 - filled:t + 1]).numpy()[:, -1]  # the model on that window
+        np.testing.assert_allclose(got[:, t], expected, atol=1e-4, err_msg=f"position {t}, window {filled}")
+
+
+def test_generation_past_the_context_returns_every_token_with_and_without_cache(tiny):
+    prompt, n_new = random_tokens((1, 3), seed=3), 2 * TINY.context_length
+    for use_cache in (True, False):
+        out = generate(tiny, prompt[0], n_new, temperature=0.8, top_k=5, seed=4, use_cache=use_cache,
+                       jit_compile=False)
+        assert out.shape == (1, 3 + n_new) and out.dtype == tf.int32
+        assert np.array_equal(out[:, :3], prompt) and 0 <= np.min(out) and np.max(out) < TINY.vocab_size
+    # Until the window first slides (C tokens in all), both loops see the same logits, so the
+    # same seeds draw the same tokens.
+    a = generate(tiny, prompt, n_new, temperature=1.0, seed=7, jit_compile=False)
+    b = generate(tiny, prompt, n_new, temperature=1.0, seed=7, use_cache=False, jit_compile=False)
+    np.testing.assert_array_equal(a[:, :TINY.context_length + 1], b[:, :TINY.context_length + 1])
+
+
+def test_the_same_seed_gives_the_same_sample_and_another_seed_another(tiny):
+    prompt = random_tokens((4, 2), seed=5)
+    a, b = (generate(tiny, prompt, 8, seed=1, jit_compile=False) for _ in range(2))
+    c = generate(tiny, prompt, 8, seed=2, jit_compile=False)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+# --------------------------------------------------------------------------- sampling
+LOGITS = np.log(np.array([[0.5, 0.3, 0.15, 0.05]], np.float32))
+
+
+def test_top_k_never_samples_outside_the_k_most_likely_tokens():
+    logits = tf.constant(np.random.default_rng(0).normal(size=(1, 50)), tf.float32)
+    top3 = set(np.argsort(-logits.numpy()[0])[:3])
+    draws = sample_next(tf.tile(logits, [4000, 1]), temperature=2.0, top_k=3, seed=0).numpy()
+    assert set(draws) == top3  # never outside, and every one of the 3 is drawn
+    filtered = top_k_filter(logits, 3).numpy()[0]
+    assert np.isfinite(filtered).sum() == 3 and np.all(filtered[list(top3)] == logits.numpy()[0, list(top3)])
+
+
+@pytest.mark.parametrize("p, kept", [(0.4, [0]), (0.79, [0, 1]), (0.85, [0, 1, 2]), (1.0, [0, 1, 2, 3])])
+def test_top_p_keeps_the_smallest_set_whose_probability_reaches_p(p, kept):
+    # probabilities 0.5, 0.3, 0.15, 0.05: cumulative 0.5, 0.8, 0.95, 1.0
+    filtered = top_p_filter(LOGITS, p).numpy()[0]
+    assert list(np.flatnonzero(np.isfinite(filtered))) == kept
+
+
+def test_samples_follow_the_softmax_probabilities():
+    draws = sample_next(tf.tile(LOGITS, [20_000, 1]), seed=3).numpy()
+    freq = np.bincount(draws, minlength=4) / draws.size
+    se = np.sqrt(np.exp(LOGITS[0]) * (1 - np.exp(LOGITS[0])) / draws.size)
+    assert np.all(np.abs(freq - np.exp(LOGITS[0])) < 5 * se), freq
+
+
+def test_temperature_zero_is_the_argmax_and_a_small_temperature_approaches_it():
+    logits = tf.constant(np.random.default_rng(1).normal(size=(64, 30)), tf.float32)
+    argmax = np.argmax(logits, axis=-1)
+    np.testing.assert_array_equal(sample_next(logits, temperature=0, top_p=0.5, seed=1), argmax)
+    np.testing.assert_array_equal(sample_next(logits, temperature=1e-3, seed=1), argmax)
+    np.testing.assert_allclose(apply_temperature(logits, 0.5), 2.0 * logits.numpy(), rtol=1e-6)
+
+
+def test_sampler_settings_out_of_range_raise_clear_errors():
+    with pytest.raises(ValueError, match="top_k must be an int >= 1"):
+        top_k_filter(LOGITS, 0)
+    with pytest.raises(ValueError, match=r"top_p must be a number in \(0, 1\]"):
+        top_p_filter(LOGITS, 0.0)
+    with pytest.raises(ValueError, match=r"top_p must be a number in \(0, 1\]"):
+        sample_next(LOGITS, top_p=1.5)
+    with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
+        sample_next(LOGITS, temperature=-1.0)
+    with pytest.raises(ValueError, match="greedy"):
+        apply_temperature(LOGITS, 0)
+    with pytest.raises(ValueError, match=r"\(B, V\)"):
+        sample_next(LOGITS[0])
+
+
+# --------------------------------------------------------------------------- training
+def test_loss_of_uniform_predictions_is_ln_vocab_size_nats():
+    y = tf.constant(random_tokens((3, 5)))
+    loss = next_token_loss(tf.zeros((3, 5, TINY.vocab_size)), y)
+    assert loss.shape == (3,)
+    np.testing.assert_allclose(loss, math.log(TINY.vocab_size), rtol=1e-6)
+
+
+def test_optimizer_decays_matrices_but_not_biases_or_layer_norms():
+    model = GPT(TINY)
+    optimizer = make_optimizer(model, learning_rate=0.1, weight_decay=0.5)
+    before = [v.numpy() for v in model.trainable_variables]
+    optimizer.apply([tf.zeros_like(v) for v in model.trainable_variables], model.trainable_variables)
+    for old, v in zip(before, model.trainable_variables):  # zero gradient: only the decay moves weights
+        factor = 1 - 0.1 * 0.5 if len(v.shape) == 2 else 1.0
+        np.testing.assert_allclose(v.numpy(), factor * old, rtol=1e-6, err_msg=v.path)
+
+
+def test_tiny_gpt_memorises_a_sentence_through_the_trainer_and_greedy_decoding_recites_it():
+    text = "to be, or not to be: that is the question"
+    chars = sorted(set(text))
+    ids = np.array([chars.index(c) for c in text], np.int32)
+    keras.utils.set_random_seed(0)
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():  # weights are created in __init__, so inside the scope
+        model = GPT(GPTConfig(vocab_size=len(chars), context_length=48, n_layer=2, n_head=2, d_model=32))
+        task = make_task(model, keras.optimizers.Adam(1e-2))
+    x, y = np.tile(ids[None, :-1], (4, 1)), np.tile(ids[None, 1:], (4, 1))  # y = x shifted by one
+    data = tf.data.Dataset.from_tensors((x, y)).repeat()
+    config = TrainConfig(epochs=1, steps_per_epoch=150, steps_per_execution=50, progress="none")
+    history = Trainer(task, config, strategy).fit(data)
+    final = evaluate(model, [(x, y)])
+    assert final["loss"] < 0.05 < history.epochs[0].train["loss"]
+    assert final["bits_per_token"] == pytest.approx(final["loss"] / math.log(2))
+    recited = generate(model, ids[:1], len(ids) - 1, temperature=0, jit_compile=False).numpy()[0]
+    assert "".join(chars[i] for i in recited) == text
+
+
+def test_mixed_float16_training_steps_run_and_logits_stay_float32():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = GPT(TINY)
+        x = random_tokens((4, TINY.context_length + 1))
+        data = tf.data.Dataset.from_tensors((x[:, :-1], x[:, 1:])).repeat()
+        trainer = Trainer(make_task(model, keras.optimizers.Adam(1e-3)),
+                          TrainConfig(epochs=1, steps_per_epoch=3, steps_per_execution=3, progress="none"))
+        history = trainer.fit(data)
+        assert type(trainer.optimizers[0]).__name__ == "LossScaleOptimizer"
+        assert math.isfinite(history.epochs[0].train["loss"])
+        assert model.compute_dtype == "float16" and model(x[:, :-1]).dtype == tf.float32
+        assert all(v.dtype == "float32" for v in model.weights)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
