@@ -270,3 +270,27 @@ def test_mixed_float16_training_steps_run_and_logits_stay_float32():
         assert all(v.dtype == "float32" for v in model.weights)
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+# --------------------------------------------------------------------------- weighted batches
+def test_weighted_loss_scores_only_positions_with_weight_one_and_evaluate_counts_tokens_not_rows():
+    from course_lib.transformer import evaluate, lm_loss_fn, weighted_next_token_loss
+
+    keras.utils.set_random_seed(3)
+    model = GPT(GPTConfig(vocab_size=11, context_length=8, n_layer=1, n_head=2, d_model=16))
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 11, (3, 8)).astype(np.int32), rng.integers(0, 11, (3, 8)).astype(np.int32)
+    w = np.zeros((3, 8), np.float32)
+    w[0, 5:] = 1.0  # 3 scored positions in row 0, 8 in row 1, none in row 2
+    w[1, :] = 1.0
+    logits = model(x).numpy().astype(np.float64)
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    ce = -np.take_along_axis(log_p, y[..., None], -1)[..., 0]  # (3, 8) by hand
+    per_row = weighted_next_token_loss(logits, y, w).numpy()
+    np.testing.assert_allclose(per_row, [ce[0, 5:].mean(), ce[1].mean(), 0.0], rtol=1e-5)
+    loss, _ = lm_loss_fn(model)((tf.constant(x), tf.constant(y), tf.constant(w)), False)
+    np.testing.assert_allclose(loss.numpy(), per_row, rtol=1e-6)
+    exact = evaluate(model, [(x, y, w)])["loss"]
+    assert exact == pytest.approx((ce[0, 5:].sum() + ce[1].sum()) / 11, rel=1e-5)  # 11 scored tokens
+    with pytest.raises(ValueError, match="same shape"):
+        lm_loss_fn(model)((tf.constant(x), tf.constant(y), tf.constant(w[:, :4])), False)

@@ -24,7 +24,7 @@ from course_lib.transformer.config import (GPTConfig, non_embedding_parameter_co
                                            training_flops_per_token)
 from course_lib.transformer.generate import generate, incremental_logits
 from course_lib.transformer.loss import (evaluate, lm_loss_fn, make_optimizer, make_task, next_token_loss,
-                                         uniform_loss)
+                                         uniform_loss, weighted_next_token_loss)
 from course_lib.transformer.model import GPT, MLP, Block, CausalSelfAttention, causal_mask, check_tokens
 from course_lib.transformer.sampling import apply_temperature, filter_logits, sample_next, top_k_filter, top_p_filter
 
@@ -52,4 +52,5 @@ __all__ = [
     "top_p_filter",
     "training_flops_per_token",
     "uniform_loss",
+    "weighted_next_token_loss",
 ]

@@ -31,25 +31,40 @@ def next_token_loss(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(per_token, axis=1)  # (B,)
 
 
-def _split(model: GPT, batch) -> tuple[tf.Tensor, tf.Tensor]:
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise ValueError("A language-model batch is (x, y): token ids (B, T) each, y = x shifted by one")
-    x, y = batch
+def weighted_next_token_loss(logits: tf.Tensor, y: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
+    """Weighted mean over positions: ``sum_t w_t CE_t / sum_t w_t``, ``(B,)`` nats (0 for a row of zero weights).
+
+    ``weight`` ``(B, T)``: 1 where a position's next token is scored, 0 where it is not (the source
+    part of a translation pair, padding after the end of a text)."""
+    per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=tf.cast(logits, tf.float32))  # (B, T)
+    weight = tf.cast(weight, tf.float32)
+    return tf.math.divide_no_nan(tf.reduce_sum(per_token * weight, axis=1), tf.reduce_sum(weight, axis=1))  # (B,)
+
+
+def _split(model: GPT, batch) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        raise ValueError("A language-model batch is (x, y) or (x, y, weight): token ids (B, T), y = x shifted "
+                         "by one, and optionally a weight (B, T) saying which positions are scored")
+    x, y = batch[0], batch[1]
+    weight = batch[2] if len(batch) == 3 else None
     check_tokens(x, model.cfg, "x")
     check_tokens(y, model.cfg, "y")
-    if x.shape[1] is not None and y.shape[1] is not None and tuple(x.shape) != tuple(y.shape):
-        raise ValueError(f"x and y must have the same shape (B, T), got {tuple(x.shape)} and {tuple(y.shape)}")
-    return x, y
+    for name, t in (("y", y), ("weight", weight)):
+        if t is not None and x.shape[1] is not None and t.shape[1] is not None and tuple(x.shape) != tuple(t.shape):
+            raise ValueError(f"x and {name} must have the same shape (B, T), got {tuple(x.shape)} and {tuple(t.shape)}")
+    return x, y, weight
 
 
 def lm_loss_fn(model: GPT):
     """``loss_fn(batch, training) -> (loss (B,), {"bits_per_token": (B,)})`` for an
     :class:`~course_lib.training.Objective`: the mean next-token cross-entropy of each
-    sequence, in nats, and the same in bits."""
+    sequence, in nats, and the same in bits. A batch ``(x, y, weight)`` scores only the
+    positions with weight 1 (:func:`weighted_next_token_loss`)."""
 
     def loss_fn(batch, training: bool):
-        x, y = _split(model, batch)
-        loss = next_token_loss(model(x, training=training), y)  # (B,)
+        x, y, weight = _split(model, batch)
+        logits = model(x, training=training)  # (B, T, V)
+        loss = next_token_loss(logits, y) if weight is None else weighted_next_token_loss(logits, y, weight)  # (B,)
         return loss, {"bits_per_token": loss / LN_2}
 
     return loss_fn
@@ -75,18 +90,24 @@ def make_optimizer(model: GPT, learning_rate: float | keras.optimizers.schedules
 
 
 def evaluate(model: GPT, batches: Iterable) -> dict[str, float]:
-    """Mean ``loss`` (nats) and ``bits_per_token`` over all sequences of ``batches`` (a
-    ``tf.data.Dataset`` or any iterable of ``(x, y)``), in inference mode: the numbers
-    ``Trainer.evaluate`` reports for the task of :func:`make_task`."""
-    loss_fn = lm_loss_fn(model)
-    total, n = 0.0, 0
+    """Mean ``loss`` (nats) and ``bits_per_token`` per *scored token* over all of ``batches``
+    (a ``tf.data.Dataset`` or any iterable of ``(x, y)`` or ``(x, y, weight)``), in inference mode.
+
+    Every scored position counts once, so with
+    :func:`course_lib.data.lm_eval_dataset` (padding weighted 0) this is the exact cross-entropy
+    of the whole split. (``Trainer.evaluate`` instead averages per-sequence means, which differs
+    only when sequences have different numbers of scored tokens.)"""
+    total, count = 0.0, 0.0
     for batch in batches:
-        loss, _ = loss_fn(tuple(tf.convert_to_tensor(b) for b in batch), False)
-        total += float(tf.reduce_sum(loss))
-        n += int(loss.shape[0])
-    if not n:
-        raise ValueError("evaluate() got no batches")
-    return {"loss": total / n, "bits_per_token": total / n / LN_2}
+        x, y, weight = _split(model, tuple(tf.convert_to_tensor(b) for b in batch))
+        per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=y, logits=tf.cast(model(x, training=False), tf.float32))  # (B, T)
+        weight = tf.ones_like(per_token) if weight is None else tf.cast(weight, tf.float32)
+        total += float(tf.reduce_sum(per_token * weight))
+        count += float(tf.reduce_sum(weight))
+    if not count:
+        raise ValueError("evaluate() got no batches (or no position with weight > 0)")
+    return {"loss": total / count, "bits_per_token": total / count / LN_2}
 
 
 def uniform_loss(vocab_size: int) -> float:
