@@ -1,0 +1,389 @@
+"""course_lib.hardware: roofline arithmetic, the sourced hardware table, parameter counts of
+published models checked against their published numbers, the LLM cost model, and the
+microbenchmarks (tiny sizes; they check invariants and correctness, never speed)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from course_lib.hardware import machine, microbench, roofline, specs
+from course_lib.hardware.cost_model import (
+    critical_batch_size,
+    decode_step_time,
+    energy_per_token,
+    flops_per_token,
+    kv_cache_bytes,
+    kv_cache_bytes_per_token,
+    prefill_time,
+    training_flops,
+    training_time,
+    weight_bytes,
+)
+from course_lib.hardware.roofline import (
+    Operation,
+    attainable_flops,
+    matmul_op,
+    matvec_op,
+    predict_time,
+    ridge_point,
+    roofline_curve,
+)
+from course_lib.hardware.shapes import (
+    GPT2_SMALL,
+    GPT3_175B,
+    LLAMA2_7B,
+    ModelShape,
+    from_gpt_config,
+    matmul_parameter_count,
+    parameter_breakdown,
+    parameter_count,
+)
+from course_lib.hardware.specs import SPECS, HardwareSpec, get_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 2**20
+P, B = 100e12, 1e12  # a made-up machine: 100 TFLOP/s, 1 TB/s, ridge at 100 FLOP/byte
+H100 = get_spec("NVIDIA H100 SXM")
+
+
+# --------------------------------------------------------------------------------- roofline
+def test_attainable_flops_is_bandwidth_times_intensity_below_the_ridge_and_peak_above():
+    assert ridge_point(P, B) == 100.0
+    assert attainable_flops(10.0, P, B) == 10e12
+    assert attainable_flops(100.0, P, B) == P
+    assert attainable_flops(1e4, P, B) == P
+
+
+def test_attainable_flops_of_an_array_never_exceeds_the_peak_and_never_decreases():
+    intensities, rates = roofline_curve(P, B)
+    assert intensities.min() < ridge_point(P, B) < intensities.max()  # default spans the ridge
+    assert np.all(rates <= P) and np.all(np.diff(rates) >= 0)
+    np.testing.assert_allclose(rates, np.minimum(P, B * intensities))
+
+
+def test_predict_time_is_the_larger_of_compute_time_and_memory_time():
+    for op in (matmul_op(4096, 4096, 4096), matvec_op(4096, 4096), Operation("copy", 0.0, 1e9)):
+        t = predict_time(op, P, B)
+        assert t >= op.flops / P and t >= op.bytes / B
+        assert t in (op.flops / P, op.bytes / B)
+        assert predict_time(op, P, B, overhead_seconds=1e-3) == pytest.approx(t + 1e-3)
+
+
+def test_square_float32_matmul_has_intensity_n_over_six():
+    for n in (64, 1000, 8192):
+        op = matmul_op(n, n, n)
+        assert op.flops == 2 * n**3 and op.bytes == 3 * n * n * 4
+        assert op.intensity == pytest.approx(n / 6)
+
+
+def test_matvec_intensity_tends_to_half_a_flop_per_byte_in_float32_and_one_in_float16():
+    assert matvec_op(16384, 16384).intensity == pytest.approx(0.5, rel=1e-3)
+    assert matvec_op(16384, 16384, dtype_bytes=2).intensity == pytest.approx(1.0, rel=1e-3)
+
+
+def test_matvec_is_memory_bound_and_a_large_matmul_compute_bound_on_an_a100():
+    a100 = get_spec("NVIDIA A100 SXM 80GB")
+    peak, bw = a100.peak("bfloat16"), a100.memory_bandwidth
+    assert roofline.bound(matvec_op(8192, 8192, 2), peak, bw) == "memory"
+    assert roofline.bound(matmul_op(8192, 8192, 8192, 2), peak, bw) == "compute"
+
+
+def test_roofline_rejects_zero_bandwidth_negative_intensity_and_zero_byte_operations():
+    with pytest.raises(ValueError, match="bandwidth"):
+        ridge_point(P, 0)
+    with pytest.raises(ValueError, match="intensity"):
+        attainable_flops(-1.0, P, B)
+    with pytest.raises(ValueError, match="bytes"):
+        Operation("nothing moved", 1.0, 0.0)
+    with pytest.raises(ValueError, match="flops"):
+        Operation("negative work", -1.0, 1.0)
+    with pytest.raises(ValueError, match="positive int"):
+        matmul_op(0, 4, 4)
+
+
+# ------------------------------------------------------------------------------ hardware table
+def test_every_spec_row_has_an_https_source_notes_and_positive_dense_flops():
+    assert len({s.name for s in SPECS}) == len(SPECS) >= 7
+    for s in SPECS:
+        assert s.source_url.startswith("https://") and s.notes.strip()
+        assert s.kind in specs.KINDS and s.memory_bandwidth > 0
+        assert s.peak_flops and all(v > 0 for v in s.peak_flops.values())
+
+
+def test_nvidia_rows_store_half_of_the_datasheets_with_sparsity_numbers():
+    """NVIDIA prints tensor-core rates with 2:4 sparsity and an asterisk: H100 SXM BF16
+    1,979* TFLOPS, FP8 3,958*, TF32 989*; the A100's dense BF16 312 (624 with sparsity)."""
+    assert H100.peak("bfloat16") == pytest.approx(1979e12 / 2)
+    assert H100.peak("fp8") == pytest.approx(3958e12 / 2)
+    assert H100.peak("tf32") == pytest.approx(989e12 / 2)
+    assert get_spec("NVIDIA A100 SXM 80GB").peak("bfloat16") == pytest.approx(624e12 / 2)
+
+
+def test_h200_has_the_h100_compute_and_more_memory_and_bandwidth():
+    h200 = get_spec("NVIDIA H200 SXM")
+    assert dict(h200.peak_flops) == dict(H100.peak_flops)
+    assert h200.memory_bandwidth == 4.8e12 > H100.memory_bandwidth
+    assert h200.memory_bytes == 141e9 > H100.memory_bytes
+
+
+def test_every_accelerator_ridge_point_is_above_100_flop_per_byte_in_16_bit():
+    """E9: decoding at batch 1 does about 1 FLOP per byte of 16-bit weights, far left of
+    every accelerator's ridge point."""
+    for s in SPECS:
+        if s.kind != "cpu":
+            assert s.ridge_point("bfloat16") > 100, s.name
+
+
+def test_epyc_peak_is_cores_times_clock_times_flops_per_cycle_and_bandwidth_is_channels_times_rate():
+    epyc = get_spec("AMD EPYC 9654 (Zen 4, 96 cores)")
+    assert epyc.peak("float32") == pytest.approx(96 * 2.4e9 * 32)  # 7.37 TFLOP/s
+    assert epyc.memory_bandwidth == pytest.approx(460.8e9)
+    assert "Derived" in epyc.notes
+
+
+def test_get_spec_ignores_case_and_its_error_lists_every_name():
+    assert get_spec("  google tpu V4 ") is get_spec("Google TPU v4")
+    with pytest.raises(ValueError, match="Known: NVIDIA A100 SXM 80GB; NVIDIA H100 SXM"):
+        get_spec("TPU v9")
+
+
+def test_a_precision_not_on_record_raises_naming_those_on_record():
+    with pytest.raises(ValueError, match="on record: bfloat16"):
+        get_spec("Google TPU v5e").peak("float32")
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(kind="fpga"), "kind"), (dict(peak_flops={"int4": 1.0}), "unknown precision"),
+    (dict(peak_flops={}), "non-empty"), (dict(memory_bandwidth=0), "memory_bandwidth"),
+    (dict(source_url="http://example.com"), "https://"), (dict(notes=" "), "notes"),
+    (dict(power_watts=-5), "power_watts"),
+])
+def test_hardware_spec_rejects_bad_rows(change, message):
+    row = dict(name="X", kind="gpu", peak_flops={"bfloat16": 1e12}, memory_bandwidth=1e11, memory_bytes=None,
+               power_watts=None, source_url="https://example.com", notes="dense")
+    with pytest.raises(ValueError, match=message):
+        HardwareSpec(**{**row, **change})
+
+
+def test_spec_peak_flops_cannot_be_changed_after_creation():
+    with pytest.raises(TypeError):
+        H100.peak_flops["bfloat16"] = 1.0  # type: ignore[index]
+
+
+# ------------------------------------------------------------------------- parameter counts
+def test_gpt2_small_has_124_439_808_parameters():
+    """GPT-2 small: L=12, d=768, H=12, V=50257, C=1024, tied (Radford et al. 2019 list
+    117M, a count later corrected; Hugging Face's GPT2LMHeadModel reports 124,439,808)."""
+    assert parameter_count(GPT2_SMALL) == 124_439_808
+
+
+def test_gpt3_175b_shape_gives_175_billion_parameters():
+    """Brown et al. 2020 (arXiv:2005.14165) Table 2.1: n_params 175.0B, n_layers 96,
+    d_model 12288, n_heads 96, d_head 128, context 2048; GPT-2's 50257-token BPE."""
+    n = parameter_count(GPT3_175B)
+    assert n == 174_604_259_328 and n == pytest.approx(175e9, rel=0.005)
+    assert GPT3_175B.d_head == 128
+
+
+def test_llama2_7b_has_6_738_415_616_parameters():
+    """Touvron et al. 2023 (arXiv:2307.09288), released config: L=32, d=4096, H=32,
+    d_ff=11008 SwiGLU, V=32000, RMSNorm, rotary positions, untied head, no biases; the
+    exact count 6,738,415,616 (6.74B) is what Hugging Face and KerasHub report."""
+    assert parameter_count(LLAMA2_7B) == 6_738_415_616
+
+
+def test_twelve_l_d_squared_approximates_the_non_embedding_count_of_gpt_models():
+    """E10: N ~ 12 L d^2 plus embeddings."""
+    for shape in (GPT2_SMALL, GPT3_175B):
+        parts = parameter_breakdown(shape)
+        blocks = parts["attention"] + parts["mlp"]
+        assert blocks == pytest.approx(12 * shape.n_layer * shape.d_model**2, rel=0.001)
+
+
+def test_grouped_query_attention_shrinks_k_and_v_by_h_over_h_kv():
+    mha, gqa = LLAMA2_7B, ModelShape(**{**LLAMA2_7B.__dict__, "n_kv_head": 8, "name": "GQA"})
+    d, L = mha.d_model, mha.n_layer
+    saved = parameter_breakdown(mha)["attention"] - parameter_breakdown(gqa)["attention"]
+    assert saved == L * 2 * d * (d - d // 4)
+    assert kv_cache_bytes_per_token(mha) == 4 * kv_cache_bytes_per_token(gqa)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(n_head=5), "divisible by n_head"), (dict(n_kv_head=3), "must divide n_head"),
+    (dict(norm="batchnorm"), "norm must be one of"), (dict(d_ff=0), "d_ff"), (dict(bias=1), "True or False"),
+])
+def test_model_shape_rejects_inconsistent_shapes(change, message):
+    with pytest.raises(ValueError, match=message):
+        ModelShape(**{**dict(n_layer=2, d_model=64, n_head=4, vocab_size=100, context_length=16), **change})
+
+
+def test_from_gpt_config_reads_only_attributes():
+    cfg = SimpleNamespace(vocab_size=65, context_length=64, n_layer=4, n_head=4, d_model=128, d_ff=None,
+                          bias=True, tie_weights=False)
+    shape = from_gpt_config(cfg)
+    assert (shape.d_ff, shape.lm_head_bias, shape.norm_bias) == (512, True, True)
+    with pytest.raises(ValueError, match="GPTConfig-like"):
+        from_gpt_config(SimpleNamespace(n_layer=1))
+
+
+@pytest.mark.parametrize("bias, tie", [(True, True), (False, True), (True, False), (False, False)])
+def test_from_gpt_config_agrees_with_the_transformer_closed_form(bias, tie):
+    config = pytest.importorskip("course_lib.transformer.config")
+    cfg = config.GPTConfig(vocab_size=97, context_length=32, n_layer=3, n_head=4, d_model=64, d_ff=96,
+                           bias=bias, tie_weights=tie)
+    shape = from_gpt_config(cfg)
+    assert parameter_count(shape) == config.parameter_count(cfg)
+    # training FLOPs = 3 x forward; the transformer module also counts 6 FLOPs per norm and
+    # bias parameter (in its N), which are not matrix multiplications here
+    parts = parameter_breakdown(shape)
+    not_multiplied = parts["norms"] + parts["attention"] + parts["mlp"] - (
+        matmul_parameter_count(shape) - cfg.vocab_size * cfg.d_model)
+    assert config.training_flops_per_token(cfg, 32) - 3 * flops_per_token(shape, 32) == 6 * not_multiplied
+
+
+@pytest.mark.parametrize("bias, tie", [(True, True), (False, False)])
+def test_from_gpt_config_counts_exactly_the_keras_gpt_parameters(bias, tie):
+    transformer = pytest.importorskip("course_lib.transformer")
+    if not hasattr(transformer, "GPT"):
+        pytest.skip("course_lib.transformer has no GPT model yet")
+    cfg = transformer.GPTConfig(vocab_size=50, context_length=16, n_layer=2, n_head=2, d_model=32,
+                                bias=bias, tie_weights=tie)
+    model = transformer.GPT(cfg)
+    model(np.zeros((1, 16), dtype="int32"))
+    assert parameter_count(from_gpt_config(cfg)) == model.count_params()
+
+
+# ------------------------------------------------------------------------------- cost model
+def test_kv_cache_of_a_7b_mha_model_in_float16_is_half_a_mib_per_token():
+    assert kv_cache_bytes_per_token(LLAMA2_7B, 2) == 0.5 * MIB
+    assert kv_cache_bytes(LLAMA2_7B, 4096, batch=2) == 2 * 4096 * 0.5 * MIB  # 4 GiB
+
+
+def test_flops_per_token_is_twice_the_multiplied_weights_plus_4_l_t_d():
+    T = 2048
+    assert flops_per_token(GPT3_175B, T) == 2 * matmul_parameter_count(GPT3_175B) + 4 * 96 * T * 12288
+    assert flops_per_token(GPT3_175B, T) / (2 * 175e9) == pytest.approx(1.03, abs=0.01)  # attention ~3 %
+
+
+def test_gpt3_training_flops_6nd_is_3_15e23_close_to_the_papers_3_14e23():
+    """Brown et al. 2020, Table D.1: GPT-3 175B used 3.14E+23 FLOPs (3.64E+03 PF-days) on
+    300B tokens; 6 N D with N = 175e9 gives 3.15e23."""
+    assert training_flops(175e9, 300e9) == pytest.approx(3.15e23)
+    assert training_flops(175e9, 300e9) == pytest.approx(3.14e23, rel=0.005)
+
+
+def test_decoding_at_batch_one_does_about_one_flop_per_byte_and_is_memory_bound_on_an_h100():
+    step = decode_step_time(LLAMA2_7B, batch=1, context=16, peak_flops=H100.peak("bfloat16"),
+                            bandwidth=H100.memory_bandwidth, bytes_per_param=2)
+    assert step.bound == "memory" and step.intensity == pytest.approx(1.0, rel=0.01)
+    assert step.seconds == pytest.approx(matmul_parameter_count(LLAMA2_7B) * 2 / 3.35e12, rel=0.01)
+
+
+def test_critical_batch_ignoring_the_kv_cache_is_the_ridge_point_times_bytes_per_weight_over_two():
+    peak, bw = H100.peak("bfloat16"), H100.memory_bandwidth
+    b = critical_batch_size(LLAMA2_7B, context=1, peak_flops=peak, bandwidth=bw, kv_bytes_per_value=1e-9)
+    assert b == pytest.approx(peak / bw * 2 / 2, rel=0.001)
+    # at b*, compute time equals memory time (fractional batch: check the formula directly)
+    b = critical_batch_size(LLAMA2_7B, context=64, peak_flops=peak, bandwidth=bw)
+    W, K = matmul_parameter_count(LLAMA2_7B) * 2, kv_cache_bytes(LLAMA2_7B, 64)
+    assert b * flops_per_token(LLAMA2_7B, 64) / peak == pytest.approx((W + b * K) / bw)
+
+
+def test_no_batch_is_compute_bound_when_the_kv_cache_alone_is_memory_bound():
+    """Llama-2-7B (no GQA) at 4096 tokens reads 2 GiB of KV per sequence per step: attention
+    alone does ~1 FLOP per byte, so batching cannot reach the H100's ridge point."""
+    assert critical_batch_size(LLAMA2_7B, context=4096, peak_flops=H100.peak("bfloat16"),
+                               bandwidth=H100.memory_bandwidth) == math.inf
+
+
+def test_prefill_of_a_long_prompt_is_compute_bound_where_decoding_is_memory_bound():
+    kw = dict(peak_flops=H100.peak("bfloat16"), bandwidth=H100.memory_bandwidth)
+    assert prefill_time(LLAMA2_7B, prompt_length=2048, **kw).bound == "compute"
+    assert decode_step_time(LLAMA2_7B, batch=8, context=2048, **kw).bound == "memory"
+
+
+def test_training_time_divides_by_devices_and_utilisation_and_energy_is_power_times_time():
+    assert training_time(1e21, n_devices=10, peak_flops=1e14, utilisation=0.5) == pytest.approx(2e6)
+    assert energy_per_token(700, 0.02) == pytest.approx(14.0)
+    assert weight_bytes(LLAMA2_7B, 2) == 2 * 6_738_415_616
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: flops_per_token(GPT2_SMALL, 2048), "exceeds"),
+    (lambda: decode_step_time(GPT2_SMALL, batch=0, context=8, peak_flops=P, bandwidth=B), "batch"),
+    (lambda: training_time(1e20, n_devices=1, peak_flops=P, utilisation=1.5), "utilisation"),
+    (lambda: energy_per_token(-1, 1), "power_watts"),
+    (lambda: kv_cache_bytes_per_token(GPT2_SMALL, 0), "bytes_per_value"),
+])
+def test_cost_model_rejects_impossible_inputs(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# --------------------------------------------------------------------------- microbenchmarks
+def test_time_op_returns_positive_samples_with_median_between_min_and_max():
+    timing = microbench.time_op(lambda: np.ones(10), warmup=0, repeats=5)
+    assert len(timing.samples) == 5 and min(timing.samples) > 0
+    assert timing.min <= timing.median <= max(timing.samples)
+    with pytest.raises(ValueError, match="repeats"):
+        microbench.time_op(lambda: None, repeats=0)
+
+
+def test_benchmark_kernels_compute_the_right_results():
+    for case in (microbench.matmul_case(16, seed=1), microbench.matvec_case(16, seed=1)):
+        out, probe = case.fn()
+        assert out.shape == ((16, 16) if case.kind == "matmul" else (16, 1))
+        assert float(probe) == pytest.approx(float(out.numpy().ravel()[0]))
+    copy, read = microbench.copy_case(4096), microbench.read_case(4096)
+    np.testing.assert_allclose(copy.fn()[0].numpy(), 1.5)
+    assert float(read.fn()) == 1024.0
+
+
+def test_matmul_case_equals_numpy_on_the_same_inputs():
+    import tensorflow as tf
+
+    rng = tf.random.Generator.from_seed(3)
+    a, c = rng.normal([8, 8]), rng.normal([8, 8])
+    case = microbench.matmul_case(8, seed=3)
+    np.testing.assert_allclose(case.fn()[0].numpy(), a.numpy() @ c.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_benchmark_flop_and_byte_counts_match_the_roofline_formulas():
+    assert microbench.matmul_case(32).operation.flops == matmul_op(32, 32, 32).flops
+    assert microbench.matmul_case(32).bytes == matmul_op(32, 32, 32).bytes
+    assert microbench.matvec_case(32).bytes == matvec_op(32, 32).bytes
+    assert microbench.copy_case(4096).bytes == 2 * 4096 and microbench.read_case(4096).bytes == 4096
+
+
+def test_tiny_measurement_plan_gives_positive_rates_and_a_roofline_check():
+    m = machine.measure_machine("tiny")
+    assert m.peak_flops > 0 and m.bandwidth > 0 and m.copy_bandwidth > 0 and m.dispatch_seconds > 0
+    assert {r.size for r in m.matmul} == {32, 64} and "peak float32 matmul" in m.summary()
+    checks = machine.roofline_check(m.matvec, m.peak_flops, m.bandwidth)
+    assert all(c.predicted_seconds > 0 and c.bound in ("memory", "compute") for c in checks)
+    assert checks[0].error == pytest.approx(checks[0].predicted_seconds / checks[0].measured_seconds - 1)
+
+
+def test_unknown_plan_and_dtype_raise_errors_listing_the_valid_ones():
+    with pytest.raises(ValueError, match="tiny, quick, thorough"):
+        machine.get_plan("fast")
+    with pytest.raises(ValueError, match="float32, float16, bfloat16"):
+        microbench.matmul_case(8, "int8")
+
+
+def test_last_level_cache_size_is_read_or_none_and_bandwidth_size_is_at_least_256_mib():
+    llc = microbench.last_level_cache_bytes()
+    assert llc is None or llc > 0
+    assert microbench.suggested_bandwidth_bytes() >= 256 * MIB
+
+
+def test_importing_the_hardware_package_does_not_import_tensorflow():
+    code = "import sys, course_lib.hardware; assert 'tensorflow' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
