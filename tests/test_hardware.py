@@ -5,6 +5,7 @@ microbenchmarks (tiny sizes; they check invariants and correctness, never speed)
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -382,6 +383,8 @@ def test_last_level_cache_size_is_read_or_none_and_bandwidth_size_is_at_least_25
     llc = microbench.last_level_cache_bytes()
     assert llc is None or llc > 0
     assert microbench.suggested_bandwidth_bytes() >= 256 * MIB
+    if os.path.isfile("/sys/devices/system/cpu/cpu0/cache/index0/size"):  # Linux with cache info:
+        assert llc is not None and llc >= 2**20  # a non-index entry (such as uevent) must not hide it
 
 
 def test_importing_the_hardware_package_does_not_import_tensorflow():

@@ -237,11 +237,12 @@ def dispatch_overhead(repeats: int = 20) -> float:
 
 
 def last_level_cache_bytes() -> int | None:
-    """Size of the largest CPU cache from ``/sys`` (Linux), or ``None`` if unknown."""
+    """Size of the largest CPU cache from ``/sys`` (Linux: the ``index*`` folders of cpu0), or
+    ``None`` if unknown."""
     root = "/sys/devices/system/cpu/cpu0/cache"
     sizes = []
     try:
-        for entry in os.listdir(root):
+        for entry in sorted(e for e in os.listdir(root) if e.startswith("index")):
             with open(os.path.join(root, entry, "size")) as f:
                 text = f.read().strip().upper()
             scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
