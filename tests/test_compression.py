@@ -1,0 +1,162 @@
+"""Tests of course_lib.compression: the int8 round-off bound, shapes and range, the bytes of
+a quantised layer, simulated quantisation of a GPT, magnitude pruning's exact sparsity, and
+the errors."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib.compression import (apply_dequantized, apply_masks, copy_model, dequantize, magnitude_prune,
+                                    matvec_int8_vs_float32, quantize_int8, quantize_model_weights, sparsity_of)
+from course_lib.transformer import GPT, GPTConfig
+
+TINY = GPTConfig(vocab_size=11, context_length=8, n_layer=2, n_head=2, d_model=16)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> GPT:
+    keras.utils.set_random_seed(0)
+    return GPT(TINY)
+
+
+def kernel(shape=(48, 20), seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0.0, 0.05, shape).astype(np.float32)
+
+
+def test_int8_error_is_at_most_half_a_step_of_each_column():
+    w = kernel()
+    q, scale = quantize_int8(w)
+    error = np.abs(w.astype(np.float64) - dequantize(q, scale))
+    assert np.all(error <= scale[None, :] / 2 * (1 + 1e-6) + 1e-12)
+
+
+def test_int8_shapes_dtypes_and_one_scale_per_output_column():
+    w = kernel((48, 20))
+    q, scale = quantize_int8(w)
+    assert q.shape == (48, 20) and q.dtype == np.int8
+    assert scale.shape == (20,) and scale.dtype == np.float32
+    np.testing.assert_allclose(scale, np.abs(w).max(axis=0) / 127, rtol=1e-6)
+    q_rows, scale_rows = quantize_int8(w, channel_axis=0)
+    assert scale_rows.shape == (48,) and dequantize(q_rows, scale_rows, channel_axis=0).shape == (48, 20)
+    q_all, scale_all = quantize_int8(w, channel_axis=None)
+    assert scale_all.shape == () and np.isclose(scale_all, np.abs(w).max() / 127)
+
+
+def test_int8_values_stay_in_minus_127_to_127_and_each_column_reaches_the_end():
+    q, _ = quantize_int8(kernel() * 1000)
+    assert q.min() >= -127 and q.max() <= 127
+    assert np.all(np.abs(q.astype(int)).max(axis=0) == 127)  # the largest |w| of a column maps to +-127
+
+
+def test_an_all_zero_column_quantises_to_zeros_without_dividing_by_zero():
+    w = kernel()
+    w[:, 3] = 0.0
+    q, scale = quantize_int8(w)
+    assert scale[3] == 0 and np.all(q[:, 3] == 0) and np.all(dequantize(q, scale)[:, 3] == 0)
+
+
+def test_a_hand_quantised_vector_matches():
+    q, scale = quantize_int8(np.array([0.5, -1.27, 0.01, 1.0], np.float32), channel_axis=None)
+    assert np.isclose(scale, 0.01) and q.tolist() == [50, -127, 1, 100]
+
+
+def test_int8_kernel_is_exactly_4x_smaller_plus_4_bytes_per_column_scale(tiny):
+    qw = quantize_model_weights(tiny)
+    qkv = next(t for t in qw.quantized.values() if t.path == "block_0/attn/qkv/kernel")
+    d_in, d_out = 16, 48
+    assert qkv.float32_bytes == 4 * d_in * d_out
+    assert qkv.q.nbytes * 4 == qkv.float32_bytes
+    assert qkv.nbytes == qkv.float32_bytes // 4 + 4 * d_out
+
+
+def test_model_size_counts_every_parameter_once_and_keeps_biases_and_layernorms_float32(tiny):
+    qw = quantize_model_weights(tiny)
+    assert qw.float32_bytes == 4 * tiny.count_params()
+    n_matrix = sum(t.q.size for t in qw.quantized.values())
+    n_scale = sum(t.scale.size for t in qw.quantized.values())
+    n_kept = tiny.count_params() - n_matrix
+    assert qw.size_bytes == n_matrix + 4 * n_scale + 4 * n_kept
+    assert all(a.ndim == 1 and a.dtype == np.float32 for a in qw.kept.values())  # biases, LayerNorms
+    paths = {t.path for t in qw.quantized.values()}
+    assert "token_embedding/embeddings" in paths and len(paths) == 2 + 4 * TINY.n_layer
+    assert 1 < qw.ratio < 4
+
+
+def test_dequantized_copy_holds_q_times_scale_and_leaves_the_original_untouched(tiny):
+    before = [w.copy() for w in tiny.get_weights()]
+    qw = quantize_model_weights(tiny)
+    twin = apply_dequantized(tiny, qw)
+    for i, t in qw.quantized.items():
+        np.testing.assert_array_equal(twin.weights[i].numpy(), t.dequantize())
+    for i in qw.kept:
+        np.testing.assert_array_equal(twin.weights[i].numpy(), before[i])
+    for a, b in zip(tiny.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    errors = qw.errors(tiny)
+    assert all(e["max_abs"] <= e["half_step"] * (1 + 1e-6) for e in errors.values())
+    x = np.random.default_rng(0).integers(0, TINY.vocab_size, (2, 8)).astype(np.int32)
+    np.testing.assert_allclose(twin(x).numpy(), tiny(x).numpy(), atol=0.05)  # int8 barely changes the logits
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.1, 0.3, 0.5, 0.9])
+def test_pruning_reaches_the_requested_sparsity_within_one_element_per_layer(tiny, sparsity):
+    pruned = copy_model(tiny)
+    masks = magnitude_prune(pruned, sparsity)
+    for mask in masks.values():
+        assert abs((mask == 0).sum() - sparsity * mask.size) <= 1
+    assert abs(sparsity_of(pruned) - sparsity) <= len(masks) / sum(m.size for m in masks.values())
+
+
+def test_pruning_zeros_the_smallest_magnitudes_and_keeps_the_other_weights_unchanged(tiny):
+    pruned = copy_model(tiny)
+    original = {w.path.split("/", 1)[1]: w.numpy() for w in tiny.weights}
+    masks = magnitude_prune(pruned, 0.3)
+    for w in pruned.weights:
+        path, value = w.path.split("/", 1)[1], w.numpy()
+        if path in masks:
+            kept, dropped = masks[path] == 1, masks[path] == 0
+            assert np.all(value[dropped] == 0)
+            np.testing.assert_array_equal(value[kept], original[path][kept])  # untouched weights unchanged
+            assert np.abs(original[path][dropped]).max() <= np.abs(original[path][kept]).min()
+        else:  # embeddings, biases, LayerNorms
+            np.testing.assert_array_equal(value, original[path])
+
+
+def test_apply_masks_sets_pruned_weights_back_to_zero(tiny):
+    pruned = copy_model(tiny)
+    masks = magnitude_prune(pruned, 0.5)
+    for w in pruned.weights:
+        w.assign(w + 1.0)  # an optimiser step moves every weight
+    apply_masks(pruned, masks)
+    assert sparsity_of(pruned) == pytest.approx(0.5, abs=1e-3)
+
+
+@pytest.mark.parametrize("sparsity", [-0.1, 1.0, 1.5, True, "0.5"])
+def test_sparsity_outside_zero_to_one_is_a_clear_error(tiny, sparsity):
+    with pytest.raises(ValueError, match="sparsity must be a number in"):
+        magnitude_prune(copy_model(tiny), sparsity)
+
+
+def test_a_model_without_dense_layers_is_a_clear_error():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Embedding(10, 3)])
+    with pytest.raises(ValueError, match="no keras.layers.Dense"):
+        quantize_model_weights(model)
+    with pytest.raises(ValueError, match="no keras.layers.Dense"):
+        magnitude_prune(model, 0.5)
+
+
+def test_bad_inputs_to_quantize_are_clear_errors():
+    with pytest.raises(ValueError, match="float array"):
+        quantize_int8(np.arange(6).reshape(2, 3))
+    with pytest.raises(ValueError, match="NaN"):
+        quantize_int8(np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match="int8"):
+        dequantize(np.zeros((2, 2), np.int32), np.ones(2))
+
+
+def test_int8_matvec_gives_the_float32_result_and_reports_both_times():
+    timing = matvec_int8_vs_float32(64, 32, repeats=2)
+    assert timing.float32_seconds > 0 and timing.int8_seconds > 0
+    assert timing.int8_bytes == 64 * 32 + 4 * 32 and timing.float32_bytes == 4 * 64 * 32
