@@ -6,6 +6,10 @@ A :class:`MeasurementPlan` says which sizes to run; three are predefined in :dat
 :class:`MachineMeasurement`, holds every benchmark and the two numbers the roofline needs:
 ``peak_flops`` (the best float32 matmul rate) and ``bandwidth`` (the read rate of a large
 sum, the access pattern of a matrix-vector product and of LLM decoding).
+
+Bandwidth is the noisier number: on the course's 2-vCPU virtual machine, the read rate of the
+same kernel ranged from 26 to 49 GB/s between runs a few minutes apart on an otherwise idle
+guest (the memory system is shared with the host's other tenants). Measure twice.
 """
 
 from __future__ import annotations
