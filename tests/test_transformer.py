@@ -294,3 +294,44 @@ def test_weighted_loss_scores_only_positions_with_weight_one_and_evaluate_counts
     assert exact == pytest.approx((ce[0, 5:].sum() + ce[1].sum()) / 11, rel=1e-5)  # 11 scored tokens
     with pytest.raises(ValueError, match="same shape"):
         lm_loss_fn(model)((tf.constant(x), tf.constant(y), tf.constant(w[:, :4])), False)
+
+
+# --------------------------------------------------------------------------- batched greedy completions
+def test_greedy_completions_of_prompts_of_different_lengths_equal_generate_row_by_row_until_the_stop_token(tiny):
+    from course_lib.transformer import greedy_completions
+
+    n_new = 6
+    prompts = [random_tokens((n,), seed=10 + n) for n in (1, 6, 3, 2, 4)]  # different lengths, right-padded
+    reference = [generate(tiny, p, n_new, temperature=0, jit_compile=False).numpy()[0, len(p):] for p in prompts]
+    stop = int(reference[0][3])  # a token row 0 emits 4th: rows stop at once, midway, or never
+    expected = [r[:list(r).index(stop)] if stop in r else r for r in reference]
+    lengths = [len(e) for e in expected]
+    assert 0 in lengths and n_new in lengths and any(0 < n < n_new for n in lengths), lengths
+    for jit_compile, batch_size in ((True, 256), (False, 2)):  # one group, and groups of 2 with a filler row
+        got = greedy_completions(tiny, prompts, stop_token=stop, max_new_tokens=n_new, batch_size=batch_size,
+                                 jit_compile=jit_compile)
+        assert len(got) == len(prompts)
+        for g, e in zip(got, expected):
+            assert g.dtype == np.int32 and g.ndim == 1
+            np.testing.assert_array_equal(g, e)
+    assert greedy_completions(tiny, [], stop_token=0, max_new_tokens=3) == []
+    assert [len(g) for g in greedy_completions(tiny, prompts[:2], 0, 0)] == [0, 0]
+
+
+def test_greedy_completions_raise_clear_errors_for_too_long_empty_or_bad_prompts(tiny):
+    from course_lib.transformer import greedy_completions
+
+    C = TINY.context_length
+    with pytest.raises(ValueError, match=r"prompts\[1\] has 10 tokens.*context length 12"):
+        greedy_completions(tiny, [np.array([1, 2]), random_tokens((10,))], stop_token=0, max_new_tokens=3)
+    greedy_completions(tiny, [random_tokens((C - 3,))], stop_token=0, max_new_tokens=3)  # exactly C: fine
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        greedy_completions(tiny, [np.array([], np.int32)], stop_token=0, max_new_tokens=2)
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        greedy_completions(tiny, [random_tokens((2, 3))], stop_token=0, max_new_tokens=2)
+    with pytest.raises(ValueError, match="stop_token must be a token id"):
+        greedy_completions(tiny, [np.array([1])], stop_token=TINY.vocab_size, max_new_tokens=2)
+    with pytest.raises(ValueError, match="max_new_tokens must be an int"):
+        greedy_completions(tiny, [np.array([1])], stop_token=0, max_new_tokens=-1)
+    with pytest.raises(ValueError, match="ids in 0..10"):
+        greedy_completions(tiny, [np.array([1, 99])], stop_token=0, max_new_tokens=2)

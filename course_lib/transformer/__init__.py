@@ -10,7 +10,8 @@ Modules (read in this order):
   course's :class:`~course_lib.training.Trainer`, nanoGPT's AdamW settings, :func:`evaluate`.
 * :mod:`~course_lib.transformer.sampling` -- temperature, top-k, top-p, the draw.
 * :mod:`~course_lib.transformer.generate` -- :func:`generate` with or without the cache;
-  :func:`incremental_logits` to check the cache against the full model.
+  :func:`incremental_logits` to check the cache against the full model;
+  :func:`greedy_completions` for many prompts of different lengths in one padded batch.
 
 Training and sampling the baby GPT (random ``x`` here; windows of a text in practice)::
 
@@ -22,7 +23,7 @@ Training and sampling the baby GPT (random ``x`` here; windows of a text in prac
 
 from course_lib.transformer.config import (GPTConfig, non_embedding_parameter_count, parameter_count,
                                            training_flops_per_token)
-from course_lib.transformer.generate import generate, incremental_logits
+from course_lib.transformer.generate import generate, greedy_completions, incremental_logits
 from course_lib.transformer.loss import (evaluate, lm_loss_fn, make_optimizer, make_task, next_token_loss,
                                          uniform_loss, weighted_next_token_loss)
 from course_lib.transformer.model import GPT, MLP, Block, CausalSelfAttention, causal_mask, check_tokens
@@ -40,6 +41,7 @@ __all__ = [
     "evaluate",
     "filter_logits",
     "generate",
+    "greedy_completions",
     "incremental_logits",
     "lm_loss_fn",
     "make_optimizer",

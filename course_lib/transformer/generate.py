@@ -30,6 +30,9 @@ reuse it. Under XLA the uncached loop runs a fixed window of
 causality keeps out of its logits); without XLA it runs exactly ``min(n, C)`` positions.
 XLA draws other random numbers than TensorFlow's kernels, so the same seed gives other
 tokens with ``jit_compile=False`` (each setting on its own is reproducible).
+
+:func:`greedy_completions` decodes many prompts of *different* lengths greedily, in one
+right-padded batch and without a cache (its docstring says why the padding is harmless).
 """
 
 from __future__ import annotations
@@ -210,3 +213,79 @@ def incremental_logits(model: GPT, tokens, prompt_length: int = 1, jit_compile: 
             or not 1 <= prompt_length <= T:
         raise ValueError(f"prompt_length must be an int in 1..{T} (the number of tokens), got {prompt_length!r}")
     return _compiled(model, "incremental", _build_incremental, jit_compile)(tokens, int(prompt_length))
+
+
+def _build_greedy_step(model: GPT, jit_compile: bool):
+    def step(buffer, lengths, done, stop_token):
+        h = model.features(buffer)  # (B, T, d): one full pass over the right-padded buffer
+        h_last = tf.gather(h, lengths - 1, batch_dims=1)  # (B, d): each row at its own last position
+        token = tf.argmax(model.to_logits(h_last), axis=-1, output_type=tf.int32)  # (B,) greedy
+        at = tf.stack([tf.range(tf.shape(buffer)[0]), tf.minimum(lengths, buffer.shape[1] - 1)], -1)  # (B, 2)
+        buffer = tf.tensor_scatter_nd_update(buffer, at, tf.where(done, tf.gather_nd(buffer, at), token))
+        grow = tf.logical_and(tf.logical_not(done), tf.not_equal(token, stop_token))
+        return buffer, lengths + tf.cast(grow, tf.int32), tf.logical_or(done, tf.equal(token, stop_token))
+
+    return step
+
+
+def greedy_completions(model: GPT, prompts, stop_token: int, max_new_tokens: int, batch_size: int = 256,
+                       jit_compile: bool = True) -> list[np.ndarray]:
+    """Greedy (argmax) continuations of many prompts of *different* lengths, in batches.
+
+    ``prompts``: a list of 1-D int arrays (token ids). Returns one 1-D int32 array per prompt,
+    in order: the new tokens up to, not including, the first ``stop_token``, or
+    ``max_new_tokens`` tokens if it never comes. Row by row the tokens equal
+    ``generate(model, prompt, max_new_tokens, temperature=0)`` cut before the first stop token.
+
+    **How.** Each group of ``batch_size`` prompts is *right*-padded into one buffer
+    ``(B, T)``, ``T = longest prompt + max_new_tokens``; ``lengths[b]`` counts row ``b``'s
+    tokens. One step runs the whole model once on the buffer, reads each row's logits at its
+    own last position ``lengths[b] - 1``, writes the argmax at ``lengths[b]`` and grows only the
+    rows that have not stopped. The padding after a row's end cannot change that row's logits:
+    the causal mask lets position ``t`` attend to positions ``<= t`` only, so what lies to its
+    right is invisible (whatever the padding id). And every token keeps the position it would
+    have alone (position embeddings are absolute), which left-padding would shift. The price:
+    each step recomputes all ``T`` positions (no key/value cache), fine for short outputs.
+    The step is a ``tf.function`` (XLA with ``jit_compile``) on a fixed buffer shape
+    ``(min(batch_size, len(prompts)), T)``: traced once per shape, the last group filled with
+    rows that start stopped. The loop ends early when every row of a group has stopped.
+
+    Raises ``ValueError`` if a prompt is empty or not 1-D, if ``len(prompt) + max_new_tokens``
+    exceeds the context length ``C``, or if ``stop_token`` is not a token id.
+    """
+    cfg = model.cfg
+    for name, value, low in (("max_new_tokens", max_new_tokens, 0), ("batch_size", batch_size, 1),
+                             ("stop_token", stop_token, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if stop_token >= cfg.vocab_size:
+        raise ValueError(f"stop_token must be a token id in 0..{cfg.vocab_size - 1}, got {stop_token}")
+    rows = [np.asarray(p.numpy() if tf.is_tensor(p) else p) for p in prompts]
+    for i, p in enumerate(rows):
+        if p.ndim != 1 or p.size == 0:
+            raise ValueError(f"prompts[{i}] must be a non-empty 1-D array of token ids, got shape {p.shape}")
+        check_tokens(p[None], cfg, f"prompts[{i}]")
+        if p.size + max_new_tokens > cfg.context_length:
+            raise ValueError(f"prompts[{i}] has {p.size} tokens; with max_new_tokens={max_new_tokens} that is "
+                             f"{p.size + max_new_tokens} positions, more than the context length "
+                             f"{cfg.context_length}: shorten the prompt or lower max_new_tokens")
+    if not rows or max_new_tokens == 0:
+        return [np.zeros(0, np.int32) for _ in rows]
+    B, T = min(batch_size, len(rows)), max(p.size for p in rows) + max_new_tokens
+    step = _compiled(model, "greedy_step", _build_greedy_step, jit_compile)
+    stop, out = tf.constant(stop_token, tf.int32), []
+    for first in range(0, len(rows), B):
+        group = rows[first:first + B]
+        buffer = np.zeros((B, T), np.int32)  # padding id 0: never seen by a real position
+        lengths = np.ones(B, np.int32)
+        for b, p in enumerate(group):
+            buffer[b, :p.size], lengths[b] = p, p.size
+        done = np.arange(B) >= len(group)  # filler rows of the last group start stopped
+        buffer, lengths, done = tf.constant(buffer), tf.constant(lengths), tf.constant(done)
+        for _ in range(max_new_tokens):
+            buffer, lengths, done = step(buffer, lengths, done, stop)
+            if bool(tf.reduce_all(done)):
+                break
+        buffer, lengths = buffer.numpy(), lengths.numpy()
+        out += [buffer[b, p.size:lengths[b]].copy() for b, p in enumerate(group)]
+    return out
