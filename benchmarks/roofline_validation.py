@@ -38,30 +38,21 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
-from course_lib.hardware import (PLANS, bound, decode_step_time, from_gpt_config, measure_machine,  # noqa: E402
-                                 predict_time)
-from course_lib.hardware.microbench import last_level_cache_bytes  # noqa: E402
-from course_lib.transformer import GPT, GPTConfig, generate  # noqa: E402
+from course_lib.hardware import (
+    PLANS,
+    bound,
+    decode_step_time,
+    from_gpt_config,
+    measure_machine,
+    predict_time,
+)
+from course_lib.hardware.microbench import last_level_cache_bytes
+from course_lib.transformer import GPT, GPTConfig, generate
 
 TINY_GPT = GPTConfig(vocab_size=77, context_length=256, n_layer=4, n_head=4, d_model=128)
 PROMPT_LENGTH = 8
-
-
-def largest_cache_bytes() -> int:
-    """The largest CPU cache in bytes from /sys (Linux; 0 if unknown). Reads only the ``index*``
-    folders: ``microbench.last_level_cache_bytes`` also opens ``uevent`` and gives up."""
-    root = "/sys/devices/system/cpu/cpu0/cache"
-    try:
-        sizes = []
-        for entry in sorted(e for e in os.listdir(root) if e.startswith("index")):
-            with open(os.path.join(root, entry, "size")) as f:
-                text = f.read().strip().upper()
-            sizes.append(int(text.rstrip("KMG")) * {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1))
-        return max(sizes, default=0) or (last_level_cache_bytes() or 0)
-    except (OSError, ValueError):
-        return last_level_cache_bytes() or 0
 
 
 def decode_seconds_per_token(model: GPT, batch: int, tokens: int, repeats: int) -> float:
@@ -90,7 +81,7 @@ def main() -> None:
     m = measure_machine(args.plan)
     print(m.summary())
     peak, bw, dispatch = m.peak_flops, m.bandwidth, m.dispatch_seconds
-    llc = largest_cache_bytes()
+    llc = last_level_cache_bytes() or 0
     print(f"last-level cache {llc / 2**20:.0f} MiB; TensorFlow {tf.__version__}\n")
 
     rows = []  # (case, flops, bytes, bound, predicted, measured, applies, note)

@@ -17,7 +17,12 @@ import pytest
 from course_lib.hardware import machine, microbench, roofline, specs
 from course_lib.hardware.cost_model import (
     critical_batch_size,
+    decode_step_operations,
     decode_step_time,
+    decode_step_time_by_operation,
+    fits_in_memory,
+    gemm_critical_batch,
+    max_batch_in_memory,
     energy_per_token,
     flops_per_token,
     kv_cache_bytes,
@@ -131,7 +136,50 @@ def test_h200_has_the_h100_compute_and_more_memory_and_bandwidth():
     h200 = get_spec("NVIDIA H200 SXM")
     assert dict(h200.peak_flops) == dict(H100.peak_flops)
     assert h200.memory_bandwidth == 4.8e12 > H100.memory_bandwidth
-    assert h200.memory_bytes == 141e9 > H100.memory_bytes
+    assert h200.memory_bytes == 143771 * MIB > H100.memory_bytes
+
+
+@pytest.mark.parametrize("name, mib, label", [
+    ("NVIDIA A100 SXM 80GB", 81920, "80GB"), ("NVIDIA H100 SXM", 81559, "80GB"),
+    ("NVIDIA H200 SXM", 143771, "141GB"), ("NVIDIA GeForce RTX 4090", 24564, "24 GB"),
+])
+def test_nvidia_memory_is_what_nvidia_smi_reports_not_the_marketed_label(name, mib, label):
+    """nvidia-smi's memory.total in MiB (public issue threads, in each row's other_sources):
+    an H100 '80GB' has 85.5e9 bytes, an H200 '141GB' 150.8e9."""
+    spec = get_spec(name)
+    assert spec.memory_bytes == mib * MIB
+    assert spec.memory_marketed.startswith(label)
+    assert f"{mib:,} MiB" in spec.notes
+    marketed_gb = float(label.rstrip("GB ").strip())
+    assert spec.memory_bytes > marketed_gb * 1e9  # more than the decimal reading of the label ...
+    assert spec.memory_bytes <= marketed_gb * 2**30  # ... and at most its binary reading
+
+
+def test_h100_and_a100_memory_in_decimal_and_binary_units():
+    assert H100.memory_bytes == pytest.approx(85.52e9, rel=1e-3)
+    assert H100.memory_bytes / 2**30 == pytest.approx(79.65, abs=0.01)
+    assert get_spec("NVIDIA A100 SXM 80GB").memory_bytes == 80 * 2**30
+
+
+def test_every_row_cites_the_vendor_or_says_why_not():
+    for s in SPECS:
+        if s.primary_source:
+            assert specs.is_vendor_url(s.source_url), s.name
+            assert s.vendor_url in (None, s.source_url), s.name
+        else:
+            assert "no vendor document" in s.notes.lower(), s.name
+        assert all(u.startswith("https://") for u in (*s.read_from, *s.other_sources)), s.name
+    assert not specs.is_vendor_url("https://www.nvidia.com.example.org/h100")
+    assert specs.is_vendor_url("https://images.nvidia.com/x.pdf")
+
+
+def test_rtx_4090_stores_the_fp32_accumulate_rate_and_names_the_fp16_accumulate_one():
+    """Ada whitepaper, Appendix A: FP16 tensor 165.2/330.4 with FP32 accumulate, 330.3/660.6
+    with FP16 accumulate (dense/sparse)."""
+    rtx = get_spec("NVIDIA GeForce RTX 4090")
+    assert rtx.peak("float16") == rtx.peak("bfloat16") == pytest.approx(165.2e12)
+    assert "FP32 Accumulate 165.2/330.4" in rtx.notes and "FP16 Accumulate 330.3/660.6" in rtx.notes
+    assert rtx.power_watts == 450
 
 
 def test_every_accelerator_ridge_point_is_above_100_flop_per_byte_in_16_bit():
@@ -142,11 +190,17 @@ def test_every_accelerator_ridge_point_is_above_100_flop_per_byte_in_16_bit():
             assert s.ridge_point("bfloat16") > 100, s.name
 
 
-def test_epyc_peak_is_cores_times_clock_times_flops_per_cycle_and_bandwidth_is_channels_times_rate():
+def test_epyc_peak_is_cores_times_boost_clock_times_flops_per_cycle_and_bandwidth_is_channels_times_rate():
     epyc = get_spec("AMD EPYC 9654 (Zen 4, 96 cores)")
-    assert epyc.peak("float32") == pytest.approx(96 * 2.4e9 * 32)  # 7.37 TFLOP/s
+    assert epyc.peak("float32") == pytest.approx(96 * 3.7e9 * 32)  # 11.4 TFLOP/s at the boost clock
+    assert epyc.cores == 96 and epyc.peak_per_core("float32") == pytest.approx(118.4e9)
+    # A peak is an upper bound: it must not be below what one Zen 4 core of the course's
+    # machine measured (110 GFLOP/s, float32 matmul; the base clock would give 76.8).
+    assert epyc.peak_per_core("float32") > 110e9 > 96 * 2.4e9 * 32 / 96
     assert epyc.memory_bandwidth == pytest.approx(460.8e9)
-    assert "Derived" in epyc.notes
+    assert "Derived" in epyc.notes and "boost" in epyc.notes
+    with pytest.raises(ValueError, match="core count"):
+        H100.peak_per_core("bfloat16")
 
 
 def test_get_spec_ignores_case_and_its_error_lists_every_name():
@@ -164,11 +218,12 @@ def test_a_precision_not_on_record_raises_naming_those_on_record():
     (dict(kind="fpga"), "kind"), (dict(peak_flops={"int4": 1.0}), "unknown precision"),
     (dict(peak_flops={}), "non-empty"), (dict(memory_bandwidth=0), "memory_bandwidth"),
     (dict(source_url="http://example.com"), "https://"), (dict(notes=" "), "notes"),
-    (dict(power_watts=-5), "power_watts"),
+    (dict(power_watts=-5), "power_watts"), (dict(source_url="https://some-reseller.example.com/h100"), "vendor"),
+    (dict(primary_source=False), "why"), (dict(read_from=("ftp://x",)), "https://"), (dict(cores=0), "cores"),
 ])
 def test_hardware_spec_rejects_bad_rows(change, message):
     row = dict(name="X", kind="gpu", peak_flops={"bfloat16": 1e12}, memory_bandwidth=1e11, memory_bytes=None,
-               power_watts=None, source_url="https://example.com", notes="dense")
+               power_watts=None, source_url="https://www.nvidia.com/x", notes="dense")
     with pytest.raises(ValueError, match=message):
         HardwareSpec(**{**row, **change})
 
@@ -304,6 +359,78 @@ def test_no_batch_is_compute_bound_when_the_kv_cache_alone_is_memory_bound():
                                bandwidth=H100.memory_bandwidth) == math.inf
 
 
+LLAMA2_70B = ModelShape(name="Llama-2-70B", n_layer=80, d_model=8192, n_head=64, n_kv_head=8, vocab_size=32000,
+                        context_length=4096, d_ff=28672, gated_mlp=True, bias=False, norm="rmsnorm",
+                        tied_embeddings=False, learned_positions=False)
+
+
+def test_decode_operations_of_llama2_7b_at_batch_one_have_the_known_flops_and_bytes():
+    ops = {op.name: op for op in decode_step_operations(LLAMA2_7B, batch=1, context=256)}
+    d, L = 4096, 32
+    assert ops["attention projections"].bytes == 2 * L * 4 * d * d
+    assert ops["MLP"].bytes == 2 * L * 3 * d * 11008
+    assert ops["unembedding"].bytes == 2 * 32000 * d
+    assert ops["attention over the KV cache"].flops == 4 * L * 256 * d
+    assert ops["attention over the KV cache"].bytes == 256 * 0.5 * MIB
+
+
+@pytest.mark.parametrize("shape, batch, context, bpp, kv", [
+    (LLAMA2_7B, 1, 256, 2, None), (LLAMA2_7B, 300, 4096, 2, None), (LLAMA2_70B, 32, 800, 2, 1),
+    (GPT2_SMALL, 7, 1024, 4, None), (GPT3_175B, 64, 2048, 2, None),
+])
+def test_the_operations_add_up_to_the_lumped_step_and_their_bound_is_never_below_it(shape, batch, context, bpp, kv):
+    kw = dict(batch=batch, context=context, bytes_per_param=bpp, kv_bytes_per_value=kv)
+    lumped = decode_step_time(shape, peak_flops=P, bandwidth=B, **kw)
+    per_op = decode_step_time_by_operation(shape, peak_flops=P, bandwidth=B, **kw)
+    assert per_op.flops == pytest.approx(lumped.flops, rel=1e-12)
+    assert per_op.bytes == pytest.approx(lumped.bytes, rel=1e-12)
+    assert per_op.seconds >= lumped.seconds * (1 - 1e-12)
+    assert per_op.tokens == lumped.tokens == batch
+
+
+def test_gemm_intensity_is_the_batch_in_16_bit_and_attention_intensity_is_h_over_h_kv_whatever_the_batch():
+    for batch in (1, 8, 300, 1024):
+        ops = decode_step_operations(LLAMA2_7B, batch=batch, context=512)
+        for op in ops[:3]:
+            assert op.intensity == pytest.approx(batch)  # 2 B FLOPs per 2-byte weight
+        assert ops[3].intensity == pytest.approx(1.0)  # multi-head attention, 16-bit cache
+        assert decode_step_operations(LLAMA2_70B, batch=batch, context=512)[3].intensity == pytest.approx(64 / 8)
+        assert decode_step_operations(LLAMA2_7B, batch=batch, context=512, bytes_per_param=4)[0].intensity == \
+            pytest.approx(batch / 2)
+
+
+def test_per_operation_and_lumped_bounds_agree_when_all_operations_are_memory_bound_and_differ_beyond_the_ridge():
+    kw = dict(peak_flops=H100.peak("bfloat16"), bandwidth=H100.memory_bandwidth)
+    small = decode_step_time_by_operation(LLAMA2_7B, batch=8, context=256, **kw)
+    assert set(small.bounds) == {"memory"}
+    assert small.seconds == pytest.approx(decode_step_time(LLAMA2_7B, batch=8, context=256, **kw).seconds)
+    # Beyond the ridge point (~295 on an H100) the GEMMs are compute-bound, attention is not,
+    # although the lumped step is memory-bound at every batch (critical batch: infinity).
+    big = decode_step_time_by_operation(LLAMA2_7B, batch=512, context=256, **kw)
+    assert big.bounds == ("compute", "compute", "compute", "memory")
+    assert decode_step_time(LLAMA2_7B, batch=512, context=256, **kw).bound == "memory"
+    assert big.seconds > 1.1 * decode_step_time(LLAMA2_7B, batch=512, context=256, **kw).seconds
+    assert math.isinf(critical_batch_size(LLAMA2_7B, context=256, **kw))
+    assert gemm_critical_batch(**kw) == pytest.approx(H100.ridge_point("bfloat16"))
+    assert gemm_critical_batch(**kw, bytes_per_param=1) == pytest.approx(H100.ridge_point("bfloat16") / 2)
+    assert big.operation("MLP").flops == 2 * 512 * 32 * 3 * 4096 * 11008
+    with pytest.raises(ValueError, match="have: attention projections"):
+        big.operation("softmax")
+
+
+def test_what_fits_next_to_the_weights_on_h100s():
+    """Llama-2-7B on one H100 (81,559 MiB): 536 sequences of 256 tokens, 33 of 4096;
+    Llama-2-70B on two: 126 users of 800 tokens (84 if an H100 had 80e9 bytes)."""
+    mem = H100.memory_bytes
+    assert max_batch_in_memory(LLAMA2_7B, context=256, memory_bytes=mem) == 536
+    assert max_batch_in_memory(LLAMA2_7B, context=4096, memory_bytes=mem) == 33
+    assert fits_in_memory(LLAMA2_7B, batch=536, context=256, memory_bytes=mem)
+    assert not fits_in_memory(LLAMA2_7B, batch=537, context=256, memory_bytes=mem)
+    assert max_batch_in_memory(LLAMA2_70B, context=800, memory_bytes=2 * mem) == 126
+    assert max_batch_in_memory(LLAMA2_70B, context=800, memory_bytes=2 * 80e9) == 84
+    assert max_batch_in_memory(LLAMA2_70B, context=800, memory_bytes=mem) == 0  # weights alone do not fit
+
+
 def test_prefill_of_a_long_prompt_is_compute_bound_where_decoding_is_memory_bound():
     kw = dict(peak_flops=H100.peak("bfloat16"), bandwidth=H100.memory_bandwidth)
     assert prefill_time(LLAMA2_7B, prompt_length=2048, **kw).bound == "compute"
@@ -377,6 +504,30 @@ def test_unknown_plan_and_dtype_raise_errors_listing_the_valid_ones():
         machine.get_plan("fast")
     with pytest.raises(ValueError, match="float32, float16, bfloat16"):
         microbench.matmul_case(8, "int8")
+
+
+def _fake_cache(root, sizes):
+    root.mkdir()
+    (root / "uevent").write_text("")
+    for i, size in enumerate(sizes):
+        (root / f"index{i}").mkdir()
+        if size is not None:
+            (root / f"index{i}" / "size").write_text(size + "\n")
+    return str(root)
+
+
+def test_last_level_cache_skips_index_entries_without_a_size_and_ignores_uevent(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "sysconf", lambda name: -1)
+    assert microbench.last_level_cache_bytes(_fake_cache(tmp_path / "a", ["32K", "1024K", "32768K"])) == 32 * MIB
+    # a level listed without a size (some virtual machines) must not hide the others
+    assert microbench.last_level_cache_bytes(_fake_cache(tmp_path / "b", ["48K", None, "2048K", "junk"])) == 2 * MIB
+    assert microbench.last_level_cache_bytes(str(tmp_path / "missing")) is None
+    assert microbench.last_level_cache_bytes(_fake_cache(tmp_path / "c", [None, ""])) is None
+
+
+def test_last_level_cache_falls_back_to_sysconf_when_sys_says_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "sysconf", lambda name: 16 * MIB if name == "SC_LEVEL3_CACHE_SIZE" else 0)
+    assert microbench.last_level_cache_bytes(str(tmp_path / "missing")) == 16 * MIB
 
 
 def test_last_level_cache_size_is_read_or_none_and_bandwidth_size_is_at_least_256_mib():

@@ -1,8 +1,25 @@
 """What running and training an LLM costs, from its shape and two numbers of the hardware.
 
 Every estimate is a roofline bound (see :mod:`course_lib.hardware.roofline`): a step takes at
-least ``max(F / P, Q / B)`` seconds, with ``F`` FLOPs, ``Q`` bytes moved, ``P`` peak FLOP/s and
-``B`` bytes/s. Real systems reach 30-80 % of either roof, so read the results as lower bounds.
+least ``max(F / P, Q / B_mem)`` seconds, with ``F`` FLOPs, ``Q`` bytes moved, ``P`` peak
+FLOP/s and ``B_mem`` bytes/s of memory bandwidth. It is a **lower bound on time**: kernels that
+do not reach the peak, launch overheads and communication only add to it (chapter 01 measures
+how far measured times land from the bound on your own machine).
+
+Two ways to apply the roofline to a decode step:
+
+* **lumped** (:func:`decode_step_time`): all the step's FLOPs and bytes in one point,
+  ``max(sum F / P, sum Q / B_mem)``. This assumes the compute of one operation can hide the
+  memory traffic of another.
+* **per operation** (:func:`decode_step_operations`, :func:`decode_step_time_by_operation`):
+  the weight matrix products (GEMMs) and attention over the KV cache are separate kernels
+  that run one after the other, each bounded by its own roofline,
+  ``sum_i max(F_i / P, Q_i / B_mem)`` -- never less than the lumped bound. The GEMMs have
+  intensity ``2 B / bytes_per_param`` (``B`` = batch: the weights are read once for the whole
+  batch) and become compute-bound for a batch beyond about the ridge point; attention reads
+  every sequence's own cache, so its intensity ``2 H / (H_kv x kv bytes)`` does not depend on
+  the batch (1 FLOP/byte for multi-head attention in 16-bit) and it never becomes
+  compute-bound.
 
 FLOPs of one token that attends to ``T`` tokens (forward pass)::
 
@@ -11,9 +28,10 @@ FLOPs of one token that attends to ``T`` tokens (forward pass)::
 ``N_mm`` (:func:`~course_lib.hardware.shapes.matmul_parameter_count`) counts the weights the
 token is multiplied by (one multiply and one add each); ``4 L T d`` is attention's ``q k^T``
 and ``softmax(.) v`` (``2 T d`` each, per layer). This is the forward third of the
-``6 N + 12 L T d`` used by ``course_lib.transformer.training_flops_per_token`` and nanoGPT;
-Kaplan et al. 2020 (arXiv:2001.08361, sec. 2.1) write ``C_forward ~ 2N + 2 L n_ctx d_attn``,
-counting the attention term once; at GPT-3's ``T = 2048`` either is a few % of ``2N``.
+``6 N + 12 L T d`` used by ``course_lib.transformer.training_flops_per_token`` and nanoGPT.
+Kaplan et al. 2020 (arXiv:2001.08361, Table 1) write ``C_forward ~ 2N + 2 n_layer n_ctx
+d_attn``: their attention term is half of the ``4 L T d`` counted here. At GPT-3's
+``T = 2048`` either is a few % of ``2N`` (``tests/test_hardware.py`` checks 3 %).
 """
 
 from __future__ import annotations
@@ -21,6 +39,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .roofline import Operation
 from .shapes import ModelShape, matmul_parameter_count, parameter_count
 
 
@@ -71,7 +90,7 @@ def weight_bytes(shape: ModelShape, bytes_per_param: float = 2) -> float:
 @dataclass(frozen=True)
 class StepEstimate:
     """A roofline estimate of one step: ``flops``, ``bytes`` moved, the time each would take
-    alone (``compute_seconds = flops / P``, ``memory_seconds = bytes / B``), and ``tokens``
+    alone (``compute_seconds = flops / P``, ``memory_seconds = bytes / B_mem``), and ``tokens``
     produced. ``seconds`` is the larger of the two; ``bound`` says which."""
 
     flops: float
@@ -126,8 +145,10 @@ def prefill_time(shape: ModelShape, *, prompt_length: int, peak_flops: float, ba
 
     With a causal mask token ``t`` attends to ``t`` tokens, so
     ``F = batch x (L_p 2 N_mm + 4 L d L_p (L_p + 1) / 2)``; ``Q`` = the weights once plus the
-    KV cache written (``batch x L_p x kv``). The weights are reused ``L_p`` times, so the
-    prompt is usually compute-bound, unlike decoding."""
+    KV cache written (``batch x L_p x kv``). Every weight is used ``L_p`` times per sequence,
+    so with 16-bit weights the intensity is about ``L_p`` FLOP/byte: a prompt longer than
+    about the ridge point ``P / B_mem`` (~300 tokens on an H100) is compute-bound, unlike
+    decoding."""
     _count("batch", batch)
     T = _context(shape, prompt_length)
     kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
@@ -137,19 +158,138 @@ def prefill_time(shape: ModelShape, *, prompt_length: int, peak_flops: float, ba
     return _estimate(batch * per_seq, nbytes, peak_flops, bandwidth, batch * T)
 
 
+def decode_step_operations(shape: ModelShape, *, batch: int, context: int, bytes_per_param: float = 2,
+                           kv_bytes_per_value: float | None = None) -> tuple[Operation, ...]:
+    """The operations of one decoding step (``batch`` sequences, each adding one token that
+    attends to ``context`` cached tokens), each with its FLOPs and bytes, summed over layers:
+
+    * ``"attention projections"`` -- ``q, k, v`` and output: ``L (2 d^2 + 2 d H_kv d_head)`` weights;
+    * ``"MLP"`` -- ``L k d d_ff`` weights (``k = 3`` gated, else 2);
+    * ``"unembedding"`` -- the ``V x d`` output layer;
+    * ``"attention over the KV cache"`` -- ``q k^T`` and ``softmax(.) v``: ``4 L T d`` FLOPs
+      and the ``T x kv_cache_bytes_per_token`` cache **per sequence**.
+
+    A weight GEMM does ``2 batch`` FLOPs per weight and reads it once (``bytes_per_param``):
+    intensity ``2 batch / bytes_per_param``, i.e. exactly the batch size in 16-bit. Attention
+    does ``4 L T d`` FLOPs per sequence on ``T 2 L H_kv d_head kv`` bytes: intensity
+    ``2 H / (H_kv kv)`` whatever the batch (``H / H_kv`` in 16-bit: 1 without grouped-query
+    attention). Like :func:`decode_step_time`, activations and the new token's cache write are
+    ignored, so the FLOPs and bytes of the operations add up to the lumped step's exactly."""
+    _count("batch", batch)
+    T = _context(shape, context)
+    bpp = _positive("bytes_per_param", bytes_per_param)
+    kv = bpp if kv_bytes_per_value is None else _positive("kv_bytes_per_value", kv_bytes_per_value)
+    d, L = shape.d_model, shape.n_layer
+    weights = {
+        "attention projections": L * (2 * d * d + 2 * d * shape.kv_dim),
+        "MLP": L * (3 if shape.gated_mlp else 2) * d * shape.d_ff,
+        "unembedding": shape.vocab_size * d,
+    }
+    ops = [Operation(name, 2.0 * batch * n, float(n) * bpp) for name, n in weights.items()]
+    ops.append(Operation("attention over the KV cache", batch * 4.0 * L * T * d,
+                         batch * T * kv_cache_bytes_per_token(shape, kv)))
+    return tuple(ops)
+
+
+@dataclass(frozen=True)
+class OperationTimes:
+    """The per-operation roofline of one step: each operation's bound ``max(F_i / P, Q_i / B_mem)``
+    with the operations run one after the other, so ``seconds`` is their sum. ``tokens`` is
+    the tokens the step produces."""
+
+    operations: tuple[Operation, ...]
+    peak_flops: float
+    bandwidth: float
+    tokens: int
+
+    @property
+    def seconds_each(self) -> tuple[float, ...]:
+        return tuple(max(op.flops / self.peak_flops, op.bytes / self.bandwidth) for op in self.operations)
+
+    @property
+    def bounds(self) -> tuple[str, ...]:
+        return tuple("memory" if op.bytes / self.bandwidth >= op.flops / self.peak_flops else "compute"
+                     for op in self.operations)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.seconds_each)
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds
+
+    @property
+    def flops(self) -> float:
+        return sum(op.flops for op in self.operations)
+
+    @property
+    def bytes(self) -> float:
+        return sum(op.bytes for op in self.operations)
+
+    def operation(self, name: str) -> Operation:
+        """The operation called ``name`` (``ValueError`` listing the names otherwise)."""
+        for op in self.operations:
+            if op.name == name:
+                return op
+        raise ValueError(f"no operation {name!r}; have: {', '.join(op.name for op in self.operations)}")
+
+
+def decode_step_time_by_operation(shape: ModelShape, *, batch: int, context: int, peak_flops: float,
+                                  bandwidth: float, bytes_per_param: float = 2,
+                                  kv_bytes_per_value: float | None = None) -> OperationTimes:
+    """The per-operation roofline of a decoding step (see :func:`decode_step_operations`):
+    ``sum_i max(F_i / P, Q_i / B_mem)``. It is never below :func:`decode_step_time`'s lumped
+    bound ``max(sum F / P, sum Q / B_mem)`` and equals it when every operation is on the same
+    side of the ridge point."""
+    ops = decode_step_operations(shape, batch=batch, context=context, bytes_per_param=bytes_per_param,
+                                 kv_bytes_per_value=kv_bytes_per_value)
+    return OperationTimes(ops, _positive("peak_flops", peak_flops), _positive("bandwidth", bandwidth), batch)
+
+
+def gemm_critical_batch(peak_flops: float, bandwidth: float, bytes_per_param: float = 2) -> float:
+    """The batch at which a decode step's weight GEMMs become compute-bound: their intensity
+    ``2 B / bytes_per_param`` equals the ridge point ``P / B_mem``, so ``B = (P / B_mem) x
+    bytes_per_param / 2`` (the ridge point itself for 16-bit weights)."""
+    ridge = _positive("peak_flops", peak_flops) / _positive("bandwidth", bandwidth)
+    return ridge * _positive("bytes_per_param", bytes_per_param) / 2
+
+
+def fits_in_memory(shape: ModelShape, *, batch: int, context: int, memory_bytes: float, bytes_per_param: float = 2,
+                   kv_bytes_per_value: float | None = None) -> bool:
+    """Whether the weights (:func:`weight_bytes`) and ``batch`` KV caches of ``context`` tokens
+    fit in ``memory_bytes`` (activations and the runtime's own memory are ignored, so this is
+    optimistic)."""
+    kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
+    need = weight_bytes(shape, bytes_per_param) + kv_cache_bytes(shape, context, batch, kv)
+    return need <= _positive("memory_bytes", memory_bytes)
+
+
+def max_batch_in_memory(shape: ModelShape, *, context: int, memory_bytes: float, bytes_per_param: float = 2,
+                        kv_bytes_per_value: float | None = None) -> int:
+    """The largest number of sequences of ``context`` tokens whose KV caches fit in
+    ``memory_bytes`` next to the weights (0 if the weights alone do not fit)."""
+    kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
+    free = _positive("memory_bytes", memory_bytes) - weight_bytes(shape, bytes_per_param)
+    return max(0, math.floor(free / kv_cache_bytes(shape, context, 1, kv)))
+
+
 def critical_batch_size(shape: ModelShape, *, context: int, peak_flops: float, bandwidth: float,
                         bytes_per_param: float = 2, kv_bytes_per_value: float | None = None) -> float:
     """The decode batch at which compute time equals memory time (above it, compute-bound).
 
     With ``W = N_mm x bytes_per_param`` (weights), ``K = context x kv`` (one sequence's KV
-    cache) and ``F = F(context)``, compute ``b F / P`` equals memory ``(W + b K) / B`` at
+    cache) and ``F = F(context)``, compute ``b F / P`` equals memory ``(W + b K) / B_mem`` at
 
-    ``b* = W / (F B / P - K)``.
+    ``b* = W / (F B_mem / P - K)``.
 
     Ignoring attention and the KV cache (``F = 2 N_mm``, ``K = 0``) this is
-    ``b* = (P / B) x bytes_per_param / 2``: the ridge point times bytes per weight over 2.
-    If ``K >= F B / P`` the KV cache alone is memory-bound and no batch is compute-bound:
-    ``math.inf`` is returned. The result is a real number; round it up for a batch size."""
+    ``b* = (P / B_mem) x bytes_per_param / 2``: the ridge point times bytes per weight over 2.
+    If ``K >= F B_mem / P`` the KV cache alone is memory-bound and no batch makes the lumped
+    step compute-bound: ``math.inf`` is returned. The result is a real number; round it up for
+    a batch size. This is the *lumped* view (:func:`decode_step_time`); per operation, the
+    weight GEMMs become compute-bound beyond :func:`gemm_critical_batch` whatever the KV
+    cache does, while attention over the cache never does (:func:`decode_step_operations`)."""
     kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
     W = matmul_parameter_count(shape) * _positive("bytes_per_param", bytes_per_param)
     K = kv_cache_bytes(shape, context, 1, kv)
@@ -165,8 +305,13 @@ def training_flops(n_params: float, n_tokens: float) -> float:
 
 
 def training_time(flops: float, *, n_devices: int, peak_flops: float, utilisation: float) -> float:
-    """Seconds to do ``flops`` on ``n_devices`` each reaching ``utilisation x peak_flops``
-    (the model FLOPs utilisation, MFU; 0.3-0.5 is typical for large training runs)."""
+    """Seconds to do ``flops`` on ``n_devices`` each reaching ``utilisation x peak_flops``.
+
+    ``utilisation`` is the model FLOPs utilisation (MFU): the FLOPs the model needs (``6 N D``,
+    no recomputation) per second, over the devices' peak. Published large runs: GPT-3 21.3 %,
+    Gopher 32.5 %, Megatron-Turing NLG 30.2 %, PaLM 46.2 % (Chowdhery et al. 2022, "PaLM",
+    arXiv:2204.02311, Table 3). Counting recomputed activations gives the larger *hardware*
+    FLOPs utilisation (PaLM: 57.8 %)."""
     if isinstance(utilisation, bool) or not (isinstance(utilisation, (int, float)) and 0 < utilisation <= 1):
         raise ValueError(f"utilisation must be in (0, 1], got {utilisation!r}")
     return _positive("flops", flops) / (_count("n_devices", n_devices) * _positive("peak_flops", peak_flops)

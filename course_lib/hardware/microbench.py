@@ -236,20 +236,51 @@ def dispatch_overhead(repeats: int = 20) -> float:
     return time_op(lambda: f(x), warmup=2, repeats=repeats).median
 
 
-def last_level_cache_bytes() -> int | None:
-    """Size of the largest CPU cache from ``/sys`` (Linux: the ``index*`` folders of cpu0), or
-    ``None`` if unknown."""
-    root = "/sys/devices/system/cpu/cpu0/cache"
+_CACHE_ROOT = "/sys/devices/system/cpu/cpu0/cache"
+
+
+def _parse_cache_size(text: str) -> int | None:
+    """``"32768K"`` -> 33554432; ``None`` for anything that is not a positive size."""
+    text = text.strip().upper().removesuffix("B")
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+    digits = text.rstrip("KMG")
+    if not digits.isdigit() or int(digits) <= 0:
+        return None
+    return int(digits) * scale
+
+
+def last_level_cache_bytes(root: str = _CACHE_ROOT) -> int | None:
+    """Size of the largest CPU cache in bytes, or ``None`` if unknown.
+
+    Reads ``<root>/index*/size`` (Linux sysfs, cpu0 by default). Only the ``index*`` entries
+    are looked at (the folder also holds ``uevent`` and the like), and an entry whose ``size``
+    is missing, unreadable or not a size is skipped rather than spoiling the others: some
+    virtual machines list cache levels without a size. When ``/sys`` gives nothing, the C
+    library's ``sysconf`` values (``SC_LEVEL3_CACHE_SIZE`` ... ``SC_LEVEL1_DCACHE_SIZE``) are
+    tried."""
     sizes = []
     try:
-        for entry in sorted(e for e in os.listdir(root) if e.startswith("index")):
+        entries = sorted(e for e in os.listdir(root) if e.startswith("index"))
+    except OSError:
+        entries = []
+    for entry in entries:
+        try:
             with open(os.path.join(root, entry, "size")) as f:
-                text = f.read().strip().upper()
-            scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
-            sizes.append(int(text.rstrip("KMG")) * scale)
-    except (OSError, ValueError):
-        return None
-    return max(sizes) if sizes else None
+                size = _parse_cache_size(f.read())
+        except (OSError, UnicodeDecodeError):
+            continue
+        if size:
+            sizes.append(size)
+    if sizes:
+        return max(sizes)
+    for name in ("SC_LEVEL3_CACHE_SIZE", "SC_LEVEL2_CACHE_SIZE", "SC_LEVEL1_DCACHE_SIZE"):
+        try:
+            value = os.sysconf(name)
+        except (AttributeError, ValueError, OSError):
+            continue
+        if value and value > 0:
+            return int(value)
+    return None
 
 
 def suggested_bandwidth_bytes(minimum: int = 256 * MIB) -> int:

@@ -1,13 +1,13 @@
 """The roofline model: how fast an operation *can* run, given only two numbers of a machine.
 
 A machine is summarised by its peak arithmetic rate ``P`` (FLOP/s) and its memory bandwidth
-``B`` (bytes/s). An operation is summarised by its work ``F`` (FLOPs) and the bytes ``Q`` it
+``B_mem`` (bytes/s). An operation is summarised by its work ``F`` (FLOPs) and the bytes ``Q`` it
 must move between memory and the processor; its *arithmetic intensity* is ``I = F / Q``
 (FLOP/byte). Then (Williams, Waterman & Patterson, "Roofline", CACM 2009):
 
-* attainable rate  ``min(P, B * I)``  -- the memory roof rises with ``I`` until it meets the
-  compute roof at the *ridge point* ``I* = P / B``;
-* time lower bound ``max(F / P, Q / B)`` -- an operation left of the ridge is memory-bound.
+* attainable rate  ``min(P, B_mem * I)``  -- the memory roof rises with ``I`` until it meets
+  the compute roof at the *ridge point* ``I* = P / B_mem``;
+* time lower bound ``max(F / P, Q / B_mem)`` -- an operation left of the ridge is memory-bound.
 
 Everything here is plain arithmetic in SI units (FLOPs, bytes, seconds); no TensorFlow.
 """
@@ -22,7 +22,7 @@ import numpy as np
 
 def _check_positive(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise ValueError(f"{name} must be a number, got {value!r}")  # noqa: TRY004 (every bad argument is a ValueError here)
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
@@ -59,14 +59,14 @@ class Operation:
 
 
 def ridge_point(peak_flops: float, bandwidth: float) -> float:
-    """The intensity ``I* = P / B`` (FLOP/byte) where the memory roof meets the compute roof.
+    """The intensity ``I* = P / B_mem`` (FLOP/byte) where the memory roof meets the compute roof.
     Operations with ``I < I*`` are memory-bound on this machine, those with ``I > I*``
     compute-bound."""
     return _check_positive("peak_flops", peak_flops) / _check_positive("bandwidth", bandwidth)
 
 
 def attainable_flops(intensity: float | np.ndarray, peak_flops: float, bandwidth: float) -> float | np.ndarray:
-    """The roofline: ``min(P, B * I)`` FLOP/s for arithmetic intensity ``I`` (FLOP/byte).
+    """The roofline: ``min(P, B_mem * I)`` FLOP/s for arithmetic intensity ``I`` (FLOP/byte).
     ``intensity`` may be a number or an array (then an array comes back)."""
     peak, bw = _check_positive("peak_flops", peak_flops), _check_positive("bandwidth", bandwidth)
     values = np.asarray(intensity, dtype=float)
@@ -93,12 +93,12 @@ def compute_time(op: Operation, peak_flops: float) -> float:
 
 
 def memory_time(op: Operation, bandwidth: float) -> float:
-    """Seconds to move the bytes at full bandwidth, ``Q / B``."""
+    """Seconds to move the bytes at full bandwidth, ``Q / B_mem``."""
     return op.bytes / _check_positive("bandwidth", bandwidth)
 
 
 def predict_time(op: Operation, peak_flops: float, bandwidth: float, *, overhead_seconds: float = 0.0) -> float:
-    """The roofline's time bound ``max(F / P, Q / B)`` in seconds, plus an optional fixed
+    """The roofline's time bound ``max(F / P, Q / B_mem)`` in seconds, plus an optional fixed
     ``overhead_seconds`` (e.g. a measured launch/dispatch latency, which the roofline itself
     ignores: it assumes compute and data movement overlap perfectly and nothing else costs)."""
     if isinstance(overhead_seconds, bool) or not (math.isfinite(overhead_seconds) and overhead_seconds >= 0):
@@ -107,7 +107,7 @@ def predict_time(op: Operation, peak_flops: float, bandwidth: float, *, overhead
 
 
 def bound(op: Operation, peak_flops: float, bandwidth: float) -> str:
-    """``"memory"`` if the operation sits left of the ridge point (``Q / B >= F / P``), else
+    """``"memory"`` if the operation sits left of the ridge point (``Q / B_mem >= F / P``), else
     ``"compute"``."""
     return "memory" if memory_time(op, bandwidth) >= compute_time(op, peak_flops) else "compute"
 

@@ -75,7 +75,7 @@ class ModelShape:
             _positive_int("d_ff", self.d_ff)
         for name in ("tied_embeddings", "gated_mlp", "bias", "norm_bias", "learned_positions", "lm_head_bias"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"ModelShape.{name} must be True or False, got {getattr(self, name)!r}")
+                raise ValueError(f"ModelShape.{name} must be True or False, got {getattr(self, name)!r}")  # noqa: TRY004 (every bad argument is a ValueError here)
         if self.norm not in NORMS:
             raise ValueError(f"ModelShape.norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
 
