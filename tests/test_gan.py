@@ -66,7 +66,7 @@ def test_cross_entropy_losses_stay_finite_for_logits_whose_sigmoid_rounds_to_0_o
 
 
 def test_when_d_rejects_fakes_minimax_gradient_vanishes_but_non_saturating_stays_near_minus_one():
-    # d loss / d logit: minimax -D(G(z)), non-saturating -(1 - D(G(z))) (theory, E3 of the errata).
+    # d loss / d logit: minimax -D(G(z)), non-saturating -(1 - D(G(z))) (theory: chapters/errata.md, E3).
     logits = tf.constant([-10.0, -5.0, 0.0, 5.0])
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(logits)
@@ -122,6 +122,28 @@ def test_dcgan_generator_makes_28x28x1_images_in_tanh_range_and_discriminator_on
     np.testing.assert_allclose(from_tanh_range(to_tanh_range(np.array([0.0, 0.25, 1.0]))), [0.0, 0.25, 1.0])
 
 
+@pytest.mark.parametrize("kind", ["mlp", "dcgan"])
+def test_a_wgan_gp_critic_has_no_dropout_so_the_penalty_sees_the_function_that_scores(kind):
+    # Gulrajani et al. 2017's critic is deterministic (no dropout, no batch norm). With the DCGAN
+    # default dropout 0.3 the penalty would be taken through random masks: in training mode two
+    # evaluations of the same critic loss on the same draws of z and eps would differ.
+    cfg = dataclasses.replace(SMALL_DCGAN, loss="wgan_gp", dropout=None) if kind == "dcgan" else GANConfig(loss="wgan_gp")
+    assert cfg.dropout == 0.0
+    assert GANConfig(kind=kind).dropout == {"mlp": 0.0, "dcgan": 0.3}[kind]  # cross-entropy D keeps its default
+    keras.utils.set_random_seed(0)
+    gan = GAN(cfg, seed=0)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in gan.discriminator.layers)
+    x = np.random.default_rng(0).uniform(-1, 1, size=(8, *cfg.data_shape)).astype("float32")
+    state = gan.seed_generator.state.numpy()
+    first = gan.d_loss_fn(x, True)
+    gan.seed_generator.state.assign(state)  # the same z and eps again
+    second = gan.d_loss_fn(x, True)
+    np.testing.assert_array_equal(first[1]["gradient_penalty"].numpy(), second[1]["gradient_penalty"].numpy())
+    np.testing.assert_array_equal(first[0].numpy(), second[0].numpy())
+    with pytest.raises(ValueError, match="deterministic critic"):
+        GANConfig(kind=kind, loss="wgan_gp", dropout=0.3)
+
+
 @pytest.mark.parametrize("field, value, listed", [("kind", "vae", "dcgan"), ("loss", "hinge", "wgan_gp")])
 def test_unknown_kind_or_loss_raises_value_error_listing_the_valid_values(field, value, listed):
     with pytest.raises(ValueError, match=listed):
@@ -148,7 +170,7 @@ def _critic_bias(gan: GAN, variable) -> bool:
 @pytest.mark.parametrize("cfg", [GANConfig(), SMALL_DCGAN], ids=["mlp", "dcgan"])
 def test_each_objective_has_a_nonzero_gradient_for_every_weight_of_its_own_network_only(cfg, loss):
     keras.utils.set_random_seed(0)
-    gan = GAN(dataclasses.replace(cfg, loss=loss))
+    gan = GAN(dataclasses.replace(cfg, loss=loss, dropout=None))  # None: the loss's default (0 for a critic)
     x = np.random.default_rng(0).uniform(-1, 1, size=(8, *gan.cfg.data_shape)).astype("float32")
     g_vars, d_vars = gan.generator.trainable_variables, gan.discriminator.trainable_variables
     for fn, own, other in ((gan.d_loss_fn, d_vars, g_vars), (gan.g_loss_fn, g_vars, d_vars)):

@@ -6,7 +6,7 @@ A generator ``G`` maps noise ``z ~ N(0, I)`` to data; a discriminator ``D`` outp
 .. math:: \\min_G \\max_D V(D, G) = E_x[\\log D(x)] + E_z[\\log(1 - D(G(z)))]
 
 (D *maximises* ``V``; the log-free, both-players-minimise form of the source document
-is wrong, see SEED_ERRATA E3). In practice ``G`` minimises the non-saturating loss
+is wrong: erratum E3 on the course's errata page, ``chapters/errata.md``). In practice ``G`` minimises the non-saturating loss
 ``-E[log D(G(z))]``; the Wasserstein variant with gradient penalty is also here.
 
 Modules (read in this order):

@@ -15,8 +15,10 @@ LOSSES = ("non_saturating", "minimax", "wgan_gp")
 # (the DCGAN paper uses 100, the TensorFlow DCGAN tutorial 100).
 DEFAULT_LATENT_DIM = {"mlp": 8, "dcgan": 64}
 DEFAULT_DATA_SHAPE = {"mlp": (2,), "dcgan": (28, 28, 1)}
-# Dropout 0.3 in the DCGAN discriminator is the TensorFlow DCGAN tutorial's value and the
-# setting of the course's few-minute CPU run on MNIST; the toy MLP trains well without.
+# Dropout 0.3 in the DCGAN discriminator is the TensorFlow DCGAN tutorial's value
+# (https://www.tensorflow.org/tutorials/generative/dcgan) and the setting of the course's
+# few-minute CPU run on MNIST; the toy MLP trains well without. A Wasserstein critic
+# (``loss="wgan_gp"``) gets none, whatever the kind: see GANConfig.dropout.
 DEFAULT_DROPOUT = {"mlp": 0.0, "dcgan": 0.3}
 
 
@@ -44,7 +46,14 @@ class GANConfig:
             at ``H/2``).
         kernel_size: kernel of every DCGAN convolution.
         dropout: dropout rate after each hidden layer of the discriminator (0: none);
-            ``None``: 0 for ``mlp``, 0.3 for ``dcgan``.
+            ``None``: 0 for ``mlp``, 0.3 for ``dcgan``, and 0 for every kind when
+            ``loss="wgan_gp"``. A Wasserstein critic must be a deterministic function of its
+            input: the gradient penalty constrains ``grad_x f`` of *that* function, and with
+            dropout each call (the scores, the penalty) would see another random sub-network.
+            Gulrajani et al. (2017) leave batch norm out of the critic (Section 4, "No critic
+            batch normalization"), and the critics of their code (github.com/igul222/
+            improved_wgan_training, ``gan_toy.py``, ``gan_mnist.py``) have no dropout either;
+            so ``loss="wgan_gp"`` with ``dropout > 0`` raises.
         leaky_slope: slope of the discriminator's LeakyReLU for negative inputs.
         gp_weight: ``lambda`` of the gradient penalty (``wgan_gp`` only).
     """
@@ -70,7 +79,7 @@ class GANConfig:
         if self.data_shape is None:
             object.__setattr__(self, "data_shape", DEFAULT_DATA_SHAPE[self.kind])
         if self.dropout is None:
-            object.__setattr__(self, "dropout", DEFAULT_DROPOUT[self.kind])
+            object.__setattr__(self, "dropout", 0.0 if self.loss == "wgan_gp" else DEFAULT_DROPOUT[self.kind])
         object.__setattr__(self, "data_shape", tuple(self.data_shape))
         if not _is_int(self.latent_dim) or self.latent_dim > 1024:
             raise ValueError(f"GANConfig.latent_dim must be an int in 1..1024, got {self.latent_dim!r}")
@@ -89,6 +98,10 @@ class GANConfig:
             raise ValueError(f"GANConfig.kernel_size must be a positive int, got {self.kernel_size!r}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"GANConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        if self.loss == "wgan_gp" and self.dropout > 0:
+            raise ValueError(f"loss 'wgan_gp' needs a deterministic critic, got dropout={self.dropout!r}: the "
+                             "gradient penalty would run through random dropout masks (Gulrajani et al. 2017's "
+                             "critic has no dropout and no batch norm); leave dropout=None or set 0")
         if not 0.0 <= float(self.leaky_slope) < 1.0:
             raise ValueError(f"GANConfig.leaky_slope must be in [0, 1), got {self.leaky_slope!r}")
         if not (math.isfinite(float(self.gp_weight)) and self.gp_weight >= 0):

@@ -13,6 +13,17 @@ The discriminator returns one *logit* per example, ``(B, 1)``: ``D(x) = sigmoid(
 the cross-entropy losses, or the critic's score ``f(x) = logit`` for ``wgan_gp``. It has no
 batch normalisation, so each example's output depends on that example only (the gradient
 penalty is defined per example; Gulrajani et al. 2017 leave batch norm out of the critic).
+For ``wgan_gp`` it has no dropout either (:class:`GANConfig` enforces ``dropout = 0``), so
+the critic is one deterministic function and the penalty constrains the gradient of the
+function that scores the samples.
+
+The DCGAN layout: the *generator* follows Radford et al. (2016, "Unsupervised Representation
+Learning with Deep Convolutional Generative Adversarial Networks", Section 3: a projection of
+``z`` reshaped to a small feature map, fractionally-strided convolutions, batch norm and ReLU in
+every layer but the output, ``tanh`` at the output). The *discriminator* does not: the DCGAN
+paper's has batch norm (all layers but the input) and no dropout; this one is the TensorFlow
+DCGAN tutorial's (two 5x5 stride-2 convolutions, LeakyReLU, dropout 0.3, no batch norm), with
+the LeakyReLU slope 0.2 of the DCGAN paper.
 """
 
 from __future__ import annotations
