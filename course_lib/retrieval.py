@@ -2,19 +2,40 @@
 
 The passages are the course's own text: the markdown cells of every chapter notebook and the
 README, cut at headings (:func:`course_passages`). A question and each passage become bags of
-lower-case words (:func:`words`), and passages are ranked by BM25 (Robertson & Zaragoza 2009),
-the scoring function of most search engines, through the ``bm25s`` library (Lù 2024). With
-``N`` passages, ``df(w)`` the number that contain word ``w``, ``tf(w, d)`` its count in passage
-``d``, ``|d|`` the passage's length in words and ``avgdl`` the mean length, the variant used
-here (Lucene's, ``bm25s``' default) scores
+lower-case words (:func:`words`), and passages are ranked by BM25 (Robertson & Zaragoza 2009,
+"The Probabilistic Relevance Framework: BM25 and Beyond", Foundations and Trends in Information
+Retrieval 3(4), https://doi.org/10.1561/1500000019) through the ``bm25s`` library (Lù 2024,
+arXiv:2407.03618). BM25 is the default similarity of the Lucene search library since version
+6.0 and the default of Elasticsearch, OpenSearch and Solr, which are built on Lucene (the
+documentation of each is cited in chapter 06, part 3); web search engines do not publish their
+ranking functions.
+
+With ``N`` passages, ``df(w)`` the number that contain word ``w``, ``tf(w, d)`` its count in
+passage ``d``, ``|d|`` the passage's length in words and ``avgdl`` the mean length, ``bm25s``'
+default variant (``method="lucene"``: the idf and the term-frequency factor of Lucene's
+``BM25Similarity`` since Lucene 8.0, which dropped the constant ``k1 + 1`` from the numerator,
+LUCENE-8563) scores
 
 .. math:: \\mathrm{score}(q, d) = \\sum_{w \\in q} \\log\\Big(1 + \\frac{N - df(w) + 0.5}{df(w) + 0.5}\\Big)
           \\frac{tf(w, d)}{tf(w, d) + k_1 (1 - b + b\\,|d| / \\mathrm{avgdl})}
 
-with ``k1 = 1.5`` and ``b = 0.75``. :func:`bm25_by_hand` computes the same formula in NumPy so
+with ``bm25s``' defaults ``k1 = 1.5`` and ``b = 0.75`` (Lucene's own defaults are ``k1 = 1.2``,
+``b = 0.75``, and Lucene stores ``|d|`` in one byte, with some precision loss; ``bm25s`` and
+this module use it exactly). A question
+word that occurs twice counts twice. :func:`bm25_by_hand` computes the same formula in NumPy so
 the notebook can show it and the tests can check the library against it. Rare words weigh
 more (the log factor); repeating a word helps less and less (the saturating fraction); long
 passages are penalised (``b``).
+
+Evaluation (:func:`first_relevant_rank`, :func:`success_at_k`, :func:`recall_at_k`,
+:func:`mean_reciprocal_rank`): *success@k* is the share of questions with at least one
+relevant passage among the first ``k`` (trec_eval's ``success`` measure; Karpukhin et al. 2020
+call it top-k retrieval accuracy); *recall@k* is the share of a question's relevant passages
+that are among the first ``k`` (recall as defined by Manning, Raghavan & Schütze 2008,
+*Introduction to Information Retrieval*, section 8.3, applied to the top ``k``), averaged
+over questions; the *mean reciprocal rank* averages ``1 / rank`` of the first relevant passage
+(Voorhees 1999, The TREC-8 Question Answering Track Report, which cut the list at rank 5;
+here the whole ranking counts, and a question with no relevant passage scores 0).
 """
 
 from __future__ import annotations
@@ -23,9 +44,10 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -48,24 +70,51 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def _units(section: str, max_words: int) -> list[str]:
+    """The section's paragraphs; a paragraph longer than ``max_words`` words is split at its
+    line breaks (a table, a list), and a single line longer than that into runs of
+    ``max_words`` words, so that no unit is longer than ``max_words`` words."""
+    units: list[str] = []
+    for paragraph in section.split("\n\n"):
+        if len(words(paragraph)) <= max_words:
+            units.append(paragraph)
+            continue
+        for line in paragraph.split("\n"):
+            if len(words(line)) <= max_words:
+                units.append(line)
+                continue
+            tokens, piece, count = line.split(), [], 0
+            for token in tokens:  # whitespace tokens; each holds zero or more words
+                n = len(words(token))
+                if piece and count + n > max_words:
+                    units.append(" ".join(piece))
+                    piece, count = [], 0
+                piece.append(token)
+                count += n
+            if piece:
+                units.append(" ".join(piece))
+    return units
+
+
 def split_markdown(markdown: str, source: str, max_words: int = 250) -> list[Passage]:
     """Cut markdown at headings (``#`` to ``####``), then cut any section longer than
-    ``max_words`` words into pieces at paragraph breaks (at line breaks inside a paragraph,
-    such as a table, that is longer by itself); empty sections are dropped."""
+    ``max_words`` words into pieces at paragraph breaks (a paragraph that is longer by itself
+    at its line breaks, a line that is longer by itself between words); empty sections are
+    dropped. A piece closes as soon as it has ``max_words`` words or more, so every passage's
+    text has fewer than ``2 * max_words`` words (unless a single run of characters without
+    whitespace is longer than ``max_words`` words by itself)."""
     if max_words < 20:
         raise ValueError(f"max_words must be >= 20, got {max_words}")
     passages: list[Passage] = []
     heading, starts = "", [m for m in _HEADING.finditer(markdown)]
     bounds = [0] + [m.start() for m in starts] + [len(markdown)]
-    for begin, end in zip(bounds[:-1], bounds[1:]):
+    for begin, end in pairwise(bounds):
         section = markdown[begin:end].strip()
         match = _HEADING.match(section)
         if match:
             heading = match.group(2).strip()
         piece: list[str] = []
-        units = [u for paragraph in section.split("\n\n")
-                 for u in ([paragraph] if len(words(paragraph)) <= max_words else paragraph.split("\n"))]
-        for paragraph in units:
+        for paragraph in _units(section, max_words):
             piece.append(paragraph)
             if len(words("\n\n".join(piece))) >= max_words:
                 passages.append(Passage(source, heading, "\n\n".join(piece).strip()))
@@ -144,3 +193,56 @@ def bm25_by_hand(query: Sequence[str], documents: Sequence[Sequence[str]], k1: f
         tf = np.array([c[w] for c in counts], dtype=np.float64)
         scores += idf * tf / (tf + k1 * (1.0 - b + b * lengths / avgdl))
     return scores
+
+
+# --------------------------------------------------------------------------- evaluation
+def ranking(scores: np.ndarray) -> np.ndarray:
+    """Indices of the passages a search returns, best first: those with a score > 0, sorted by
+    decreasing score (ties keep the collection's order, as in :meth:`BM25Index.search`)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    return order[scores[order] > 0]
+
+
+def first_relevant_rank(scores: np.ndarray, relevant: np.ndarray) -> float:
+    """1-based rank of the first relevant passage in :func:`ranking` of ``scores``;
+    ``math.inf`` if no relevant passage has a score > 0. ``relevant``: ``(N,)`` bool."""
+    relevant = np.asarray(relevant, dtype=bool)
+    if relevant.shape != np.shape(scores):
+        raise ValueError(f"relevant has shape {relevant.shape}, scores {np.shape(scores)}")
+    hits = np.flatnonzero(relevant[ranking(scores)])
+    return float(hits[0] + 1) if hits.size else math.inf
+
+
+def success_at_k(ranks: Sequence[float], k: int) -> float:
+    """Share of questions whose first relevant passage has rank <= ``k`` (success@k, also
+    called hit rate or top-k retrieval accuracy)."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    ranks = np.asarray(ranks, dtype=np.float64)
+    if ranks.size == 0:
+        raise ValueError("no questions")
+    return float(np.mean(ranks <= k))
+
+
+def recall_at_k(scores: np.ndarray, relevant: np.ndarray, k: int) -> float:
+    """Share of one question's relevant passages that are among the first ``k`` of
+    :func:`ranking` (recall of the top-``k`` set). A question with no relevant passage is an
+    error: its recall is undefined."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    relevant = np.asarray(relevant, dtype=bool)
+    if not relevant.any():
+        raise ValueError("recall is undefined for a question without relevant passages")
+    return float(relevant[ranking(scores)[:k]].sum() / relevant.sum())
+
+
+def mean_reciprocal_rank(ranks: Sequence[float]) -> float:
+    """Mean of ``1 / rank`` over questions; a question whose relevant passage was not
+    returned (rank ``inf``) contributes 0."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    if ranks.size == 0:
+        raise ValueError("no questions")
+    if np.any(ranks < 1):
+        raise ValueError("ranks are 1-based")
+    return float(np.mean(1.0 / ranks))
