@@ -44,16 +44,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from course_lib import metrics  # noqa: E402
-from course_lib.config import get_paths, set_seed  # noqa: E402
-from course_lib.data import load_mnist, make_dataset, to_float  # noqa: E402
-from course_lib.gan import GAN, GANConfig, from_tanh_range, make_task, to_tanh_range  # noqa: E402
-from course_lib.plots import image_grid  # noqa: E402
-from course_lib.training import TrainConfig, Trainer  # noqa: E402
+from course_lib import metrics
+from course_lib.config import get_paths, set_seed
+from course_lib.data import load_mnist, make_dataset, to_float
+from course_lib.gan import GAN, GANConfig, from_tanh_range, make_task, to_tanh_range
+from course_lib.plots import image_grid
+from course_lib.training import TrainConfig, Trainer
 
 N_EVAL = 1000
 TUTORIAL_NOISE_DIM = 100

@@ -29,14 +29,14 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from course_lib.config import set_seed  # noqa: E402
-from course_lib.data import binarize_static, load_mnist, make_dataset, to_float  # noqa: E402
-from course_lib.training import TrainConfig, Trainer  # noqa: E402
-from course_lib.vae import VAE, VAEConfig, make_task  # noqa: E402
+from course_lib.config import set_seed
+from course_lib.data import binarize_static, load_mnist, make_dataset, to_float
+from course_lib.training import TrainConfig, Trainer
+from course_lib.vae import VAE, VAEConfig, make_task
 
 LATENT_DIM = 2
 
@@ -126,7 +126,7 @@ def main() -> None:
     for batch_size in args.batch_sizes:
         for jit in (False, True):
             r = results[batch_size, jit] = compare(x, batch_size, jit, args.rounds)
-            print(f"{batch_size:>5} {str(jit):>5} {r['tutorial']:>15,.0f} {r['course']:>13,.0f} "
+            print(f"{batch_size:>5} {jit!s:>5} {r['tutorial']:>15,.0f} {r['course']:>13,.0f} "
                   f"{r['course'] / r['tutorial']:>16.2f}", flush=True)
     for batch_size in args.batch_sizes:
         best = max(results[batch_size, j]["course"] for j in (False, True))

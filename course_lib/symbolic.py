@@ -17,9 +17,9 @@ Gaussian (:func:`gaussian_kl_diag`) and turns the derived formula into a NumPy f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 import sympy

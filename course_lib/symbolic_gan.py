@@ -28,7 +28,6 @@ import numpy as np
 import sympy
 
 
-
 @dataclass(frozen=True)
 class OptimalDiscriminator:
     """Every step of ``argmax_{y in (0,1)} a log y + b log(1 - y)``, as sympy expressions.

@@ -11,9 +11,9 @@ plotting. The optimal discriminator itself is in :mod:`course_lib.symbolic_gan`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 import sympy

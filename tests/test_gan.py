@@ -12,9 +12,21 @@ import pytest
 import tensorflow as tf
 
 from course_lib.data import make_dataset, ring_mode_centers, ring_of_gaussians
-from course_lib.gan import (GAN, FixedNoiseGrid, GANConfig, critic_loss, discriminator_loss, from_tanh_range,
-                            gradient_penalty, make_task, minimax_generator_loss, non_saturating_generator_loss,
-                            ring_mode_coverage, to_tanh_range, wasserstein_generator_loss)
+from course_lib.gan import (
+    GAN,
+    FixedNoiseGrid,
+    GANConfig,
+    critic_loss,
+    discriminator_loss,
+    from_tanh_range,
+    gradient_penalty,
+    make_task,
+    minimax_generator_loss,
+    non_saturating_generator_loss,
+    ring_mode_coverage,
+    to_tanh_range,
+    wasserstein_generator_loss,
+)
 from course_lib.training import Task, TrainConfig, Trainer
 
 LOGITS_REAL = np.array([-3.0, -0.5, 0.0, 2.0, 7.0])
@@ -193,7 +205,7 @@ def test_each_objective_has_a_nonzero_gradient_for_every_weight_of_its_own_netwo
 def test_loss_fns_apply_the_configured_loss_to_d_of_x_and_d_of_g_of_z_for_the_drawn_z(loss):
     gan = GAN(GANConfig(loss=loss, gp_weight=10.0))
     x = np.random.default_rng(0).normal(size=(6, 2)).astype("float32")
-    f = lambda t: gan.discriminator(t).numpy()[:, 0].astype(np.float64)  # noqa: E731
+    f = lambda t: gan.discriminator(t).numpy()[:, 0].astype(np.float64)
     state = gan.seed_generator.state.numpy()
     d_loss, metrics = gan.d_loss_fn(x, False)
     g_loss = gan.g_loss_fn(x, False)
@@ -311,12 +323,14 @@ def test_ring_mode_coverage_counts_a_collapsed_generator_as_one_mode_and_off_mod
 
 
 # --------------------------------------------------------------------------- toy training
-# Found by a sweep over seeds 0..7 (see the module report): cosine decay of the learning
+# Chosen by a sweep over seeds 0..7 when the module was written (the sweep script is not in the
+# repository; the seed-0 runs below are what CI checks): cosine decay of the learning
 # rate to 0 lets the samples settle on the modes at the end of the run.
 TOY_SETTINGS = {
-    "non_saturating": dict(steps=3000, g=dict(lr=2e-3), d=dict(lr=2e-3)),
-    "minimax": dict(steps=3000, g=dict(lr=2e-3), d=dict(lr=2e-3)),
-    "wgan_gp": dict(steps=6000, g=dict(lr=2e-3, beta_1=0.0, beta_2=0.9), d=dict(lr=4e-3, beta_1=0.0, beta_2=0.9)),
+    "non_saturating": {"steps": 3000, "g": {"lr": 2e-3}, "d": {"lr": 2e-3}},
+    "minimax": {"steps": 3000, "g": {"lr": 2e-3}, "d": {"lr": 2e-3}},
+    "wgan_gp": {"steps": 6000, "g": {"lr": 2e-3, "beta_1": 0.0, "beta_2": 0.9},
+                "d": {"lr": 4e-3, "beta_1": 0.0, "beta_2": 0.9}},
 }
 
 

@@ -14,7 +14,10 @@ from course_lib.symbolic_gan import (
     optimal_discriminator_numeric,
     value_at_optimum,
 )
-from course_lib.symbolic_gan_gradients import derive_generator_gradients, generator_gradient_functions
+from course_lib.symbolic_gan_gradients import (
+    derive_generator_gradients,
+    generator_gradient_functions,
+)
 
 A, B = sympy.symbols("a b", positive=True)
 LOG_4 = np.log(4.0)

@@ -181,7 +181,7 @@ def trained():
 
 
 def test_training_on_64_digits_lowers_negative_elbo_by_more_than_half(trained):
-    vae, x, before, after, history = trained
+    _vae, _x, before, after, history = trained
     assert history.stop_reason == "completed"
     assert before > 400  # untrained: about 784 log 2 = 543 nats
     assert after < 0.5 * before, (before, after)

@@ -17,7 +17,7 @@ critic ``f`` whose raw output (the same logit) is a score, not a probability.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import tensorflow as tf
 

@@ -19,8 +19,14 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib.gan.config import GANConfig
-from course_lib.gan.losses import (critic_loss, discriminator_loss, gradient_penalty, minimax_generator_loss,
-                                   non_saturating_generator_loss, wasserstein_generator_loss)
+from course_lib.gan.losses import (
+    critic_loss,
+    discriminator_loss,
+    gradient_penalty,
+    minimax_generator_loss,
+    non_saturating_generator_loss,
+    wasserstein_generator_loss,
+)
 from course_lib.gan.networks import build_discriminator, build_generator
 from course_lib.training import EpochRecord, Objective, Task, Trainer
 
