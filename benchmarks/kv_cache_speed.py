@@ -31,12 +31,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from course_lib.config import set_seed  # noqa: E402
-from course_lib.transformer import GPT, GPTConfig, generate, parameter_count  # noqa: E402
+from course_lib.config import set_seed
+from course_lib.transformer import GPT, GPTConfig, generate, parameter_count
 
 
 def tokens_per_second(model: GPT, prompt: np.ndarray, new_tokens: int, use_cache: bool, repeats: int,
@@ -77,7 +77,7 @@ def main() -> None:
     rates = {}
     for use_cache, jit in runs:
         first, rates[use_cache, jit] = tokens_per_second(model, prompt, args.new_tokens, use_cache, args.repeats, jit)
-        print(f"{'cache' if use_cache else 'no cache':>9}, XLA {str(jit):>5}: {rates[use_cache, jit]:10,.1f} "
+        print(f"{'cache' if use_cache else 'no cache':>9}, XLA {jit!s:>5}: {rates[use_cache, jit]:10,.1f} "
               f"new tokens/s per sequence (first call, with compilation: {first:.1f} s)", flush=True)
     baseline = max(rates[False, True], rates[False, False])
     print(f"cache (XLA) / fastest no-cache: {rates[True, True] / baseline:.1f}x")

@@ -15,16 +15,19 @@ kernel can multiply first and scale the ``d_out`` results afterwards. Bytes: ``d
 Here the quantisation is **simulated**: :func:`apply_dequantized` writes ``q s`` back as float32
 into a copy of the model, which measures the accuracy cost of int8 weights exactly, while
 TensorFlow on a CPU still multiplies in float32 at the same speed. The speed gain needs kernels
-that *read* int8 from memory (:func:`matvec_int8_vs_float32` measures what TensorFlow does).
+that *read* int8 from memory and run at memory speed: :func:`matvec_int8_vs_float32` measures
+what TensorFlow does, and :func:`int8_matvec_hlo` shows how XLA compiles it.
 
 **Pruning** (unstructured, by magnitude, per layer): :func:`magnitude_prune` zeroes the
 ``round(sparsity n)`` entries of smallest ``|W_ij|`` in each Dense kernel of ``n`` entries.
-Every layer loses the same fraction (a global threshold would instead strip small-weight
-layers bare). Zeros in a dense array are still multiplied, so this saves no time by itself.
+Every layer loses the same fraction; :func:`global_threshold_sparsities` shows how unevenly one
+threshold for all layers would prune instead. Zeros in a dense array are still multiplied, so
+this saves no time by itself.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import keras
@@ -199,7 +202,7 @@ def magnitude_prune(model: keras.Model, sparsity: float) -> dict[str, np.ndarray
     for i, (path, _) in _matrices(model, (keras.layers.Dense,)).items():
         v = model.weights[i]
         w = v.numpy()
-        k = int(round(sparsity * w.size))
+        k = round(sparsity * w.size)
         mask = np.ones(w.size, np.float32)
         mask[np.argsort(np.abs(w), axis=None, kind="stable")[:k]] = 0.0
         mask = mask.reshape(w.shape)
@@ -215,6 +218,24 @@ def apply_masks(model: keras.Model, masks: dict[str, np.ndarray | tf.Tensor]) ->
         if path in masks:
             v = model.weights[i]
             v.assign(v * tf.cast(masks[path], v.dtype))
+
+
+def global_threshold_sparsities(model: keras.Model, sparsity: float) -> dict[str, float]:
+    """The fraction of each Dense kernel that **one** magnitude threshold for all kernels would
+    zero, if it removed the fraction ``sparsity`` of all their weights together (the model is
+    not changed). Compare with :func:`magnitude_prune`, which zeroes ``sparsity`` of every kernel:
+    with one threshold, kernels whose weights are small overall lose much more than the rest."""
+    if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)) or not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be a number in [0, 1) (the fraction of all kernel weights set to zero), "
+                         f"got {sparsity!r}")
+    kernels = {path: np.abs(model.weights[i].numpy()).ravel()
+               for i, (path, _) in _matrices(model, (keras.layers.Dense,)).items()}
+    everything = np.concatenate(list(kernels.values()))
+    k = round(sparsity * everything.size)
+    if k == 0:
+        return {path: 0.0 for path in kernels}
+    threshold = np.sort(everything, kind="stable")[k - 1]  # the k-th smallest |w|: zero everything <= it
+    return {path: float(np.mean(w <= threshold)) for path, w in kernels.items()}
 
 
 def sparsity_of(model: keras.Model) -> float:
@@ -247,24 +268,78 @@ class MatvecTiming:
         """``float32_seconds / int8_seconds`` (> 1: int8 faster)."""
         return self.float32_seconds / self.int8_seconds
 
+    @property
+    def float32_bytes_per_second(self) -> float:
+        """Weight bytes read per second by the float32 product."""
+        return self.float32_bytes / self.float32_seconds
 
-def matvec_int8_vs_float32(d_in: int, d_out: int, *, jit_compile: bool = True, repeats: int = 7,
-                           seed: int = 0) -> MatvecTiming:
-    """Time a memory-bound matrix-vector product (2 FLOPs per weight, 1 read per weight) with
-    float32 weights and with int8 weights plus per-column scales, in TensorFlow on this device.
-    Whether int8 is faster depends on whether the ``cast`` is fused into the product (XLA may)
-    or first writes a float32 copy of ``W`` (4 more bytes per weight): measure, don't assume."""
-    from course_lib.hardware.microbench import time_op
+    @property
+    def int8_bytes_per_second(self) -> float:
+        """Weight bytes (int8 and scales) read per second by the int8 product."""
+        return self.int8_bytes / self.int8_seconds
 
+    @property
+    def float32_weights_per_second(self) -> float:
+        """Weights processed (multiplied and added) per second by the float32 product."""
+        return self.d_in * self.d_out / self.float32_seconds
+
+    @property
+    def int8_weights_per_second(self) -> float:
+        """Weights processed per second by the int8 product (cast, multiply, add)."""
+        return self.d_in * self.d_out / self.int8_seconds
+
+
+def _check_dims(d_in: int, d_out: int) -> None:
     for name, n in (("d_in", d_in), ("d_out", d_out)):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"{name} must be a positive int, got {n!r}")
+
+
+def _matvec_functions(d_in: int, d_out: int, jit_compile: bool, seed: int):
+    """The two products timed by :func:`matvec_int8_vs_float32`, as ``tf.function`` s:
+    ``x W`` with float32 ``W``, and ``(x cast(q)) s`` with int8 ``q`` and float32 scales."""
     rng = np.random.default_rng(seed)
     w = rng.normal(0.0, 0.02, (d_in, d_out)).astype(np.float32)
     q_np, s_np = quantize_int8(w)
     x, w_t, q, s = (tf.constant(a) for a in (rng.normal(size=(1, d_in)).astype(np.float32), w, q_np, s_np))
     f32 = tf.function(lambda: tf.matmul(x, w_t), jit_compile=jit_compile)
     i8 = tf.function(lambda: tf.matmul(x, tf.cast(q, tf.float32)) * s, jit_compile=jit_compile)
+    return f32, i8
+
+
+def matvec_int8_vs_float32(d_in: int, d_out: int, *, jit_compile: bool = True, repeats: int = 7,
+                           seed: int = 0) -> MatvecTiming:
+    """Time a memory-bound matrix-vector product (2 FLOPs per weight, 1 read per weight) with
+    float32 weights and with int8 weights plus per-column scales, in TensorFlow on this device.
+    Whether int8 is faster depends on how the ``cast`` is compiled: fused into the product
+    (reading 1 byte per weight, see :func:`int8_matvec_hlo`) or first writing a float32 copy of
+    ``W``, and on how fast the compiled loop runs: measure, don't assume."""
+    from course_lib.hardware.microbench import time_op
+
+    _check_dims(d_in, d_out)
+    f32, i8 = _matvec_functions(d_in, d_out, jit_compile, seed)
     np.testing.assert_allclose(i8().numpy(), f32().numpy(), atol=0.05 * float(np.abs(f32().numpy()).max()))
     return MatvecTiming(d_in, d_out, time_op(f32, warmup=2, repeats=repeats).median,
                         time_op(i8, warmup=2, repeats=repeats).median)
+
+
+def int8_matvec_hlo(d_in: int = 512, d_out: int = 256, *, precision: str = "int8") -> str:
+    """The optimised HLO that XLA compiles for the product of :func:`matvec_int8_vs_float32`
+    (``precision`` ``"int8"`` or ``"float32"``) on this device: the program that actually runs,
+    after XLA's fusion passes. See :func:`convert_fused_into_dot` to read it."""
+    _check_dims(d_in, d_out)
+    if precision not in ("int8", "float32"):
+        raise ValueError(f"precision must be 'int8' or 'float32', got {precision!r}")
+    f32, i8 = _matvec_functions(d_in, d_out, True, 0)
+    fn = i8 if precision == "int8" else f32
+    return fn.experimental_get_compiler_ir()(stage="optimized_hlo")
+
+
+def convert_fused_into_dot(hlo: str) -> bool:
+    """Whether an optimised HLO module (:func:`int8_matvec_hlo`) converts int8 (``s8``) values
+    to float inside the same fused computation as a ``dot``: then the product reads the int8
+    array directly and no float32 copy of the weights is written to memory."""
+    computations = re.split(r"\n(?=\S)", hlo)  # one block per computation (indented bodies)
+    return any(re.search(r"=\s*f32\[[^\]]*\][^=]*\bconvert\(", block) and " dot(" in block
+               and re.search(r"\bs8\[", block) and block.lstrip().startswith("%fused")
+               for block in computations)

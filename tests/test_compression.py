@@ -1,6 +1,7 @@
 """Tests of course_lib.compression: the int8 round-off bound, shapes and range, the bytes of
-a quantised layer, simulated quantisation of a GPT, magnitude pruning's exact sparsity, and
-the errors."""
+a quantised layer, simulated quantisation of a GPT, magnitude pruning's exact sparsity, what a
+global threshold would prune, the matvec timing's rates, reading XLA's compiled HLO, and the
+errors."""
 
 from __future__ import annotations
 
@@ -8,8 +9,21 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib.compression import (apply_dequantized, apply_masks, copy_model, dequantize, magnitude_prune,
-                                    matvec_int8_vs_float32, quantize_int8, quantize_model_weights, sparsity_of)
+from course_lib.compression import (
+    MatvecTiming,
+    apply_dequantized,
+    apply_masks,
+    convert_fused_into_dot,
+    copy_model,
+    dequantize,
+    global_threshold_sparsities,
+    int8_matvec_hlo,
+    magnitude_prune,
+    matvec_int8_vs_float32,
+    quantize_int8,
+    quantize_model_weights,
+    sparsity_of,
+)
 from course_lib.transformer import GPT, GPTConfig
 
 TINY = GPTConfig(vocab_size=11, context_length=8, n_layer=2, n_head=2, d_model=16)
@@ -40,7 +54,7 @@ def test_int8_shapes_dtypes_and_one_scale_per_output_column():
     np.testing.assert_allclose(scale, np.abs(w).max(axis=0) / 127, rtol=1e-6)
     q_rows, scale_rows = quantize_int8(w, channel_axis=0)
     assert scale_rows.shape == (48,) and dequantize(q_rows, scale_rows, channel_axis=0).shape == (48, 20)
-    q_all, scale_all = quantize_int8(w, channel_axis=None)
+    _, scale_all = quantize_int8(w, channel_axis=None)
     assert scale_all.shape == () and np.isclose(scale_all, np.abs(w).max() / 127)
 
 
@@ -160,3 +174,79 @@ def test_int8_matvec_gives_the_float32_result_and_reports_both_times():
     timing = matvec_int8_vs_float32(64, 32, repeats=2)
     assert timing.float32_seconds > 0 and timing.int8_seconds > 0
     assert timing.int8_bytes == 64 * 32 + 4 * 32 and timing.float32_bytes == 4 * 64 * 32
+
+
+def test_a_global_threshold_removes_the_requested_fraction_overall_but_unevenly_per_kernel(tiny):
+    before = [w.copy() for w in tiny.get_weights()]
+    fractions = global_threshold_sparsities(tiny, 0.5)
+    sizes = {path: mask.size for path, mask in magnitude_prune(copy_model(tiny), 0.0).items()}
+    assert set(fractions) == set(sizes)
+    overall = sum(fractions[p] * sizes[p] for p in sizes) / sum(sizes.values())
+    assert overall == pytest.approx(0.5, abs=1e-3)
+    # the residual projections are initialised with std 0.02 / sqrt(2 L), the others with 0.02
+    assert fractions["block_0/attn/proj/kernel"] > 0.5 > fractions["block_0/attn/qkv/kernel"]
+    assert all(v == 0.0 for v in global_threshold_sparsities(tiny, 0.0).values())
+    for a, b in zip(tiny.get_weights(), before):
+        np.testing.assert_array_equal(a, b)  # the model is not changed
+
+
+@pytest.mark.parametrize("sparsity", [-0.1, 1.0, True])
+def test_global_threshold_sparsity_outside_zero_to_one_is_a_clear_error(tiny, sparsity):
+    with pytest.raises(ValueError, match="sparsity must be a number in"):
+        global_threshold_sparsities(tiny, sparsity)
+
+
+def test_matvec_timing_rates_are_bytes_and_weights_over_seconds():
+    t = MatvecTiming(d_in=100, d_out=10, float32_seconds=2e-3, int8_seconds=4e-3)
+    assert t.float32_bytes_per_second == pytest.approx(4000 / 2e-3)
+    assert t.int8_bytes_per_second == pytest.approx((1000 + 40) / 4e-3)
+    assert t.float32_weights_per_second == pytest.approx(1000 / 2e-3)
+    assert t.int8_weights_per_second == pytest.approx(1000 / 4e-3)
+    assert t.speedup == pytest.approx(0.5)
+
+
+FUSED = """HloModule m
+
+%fused_computation.1 (param_0.3: s8[8,4], param_1.3: f32[1,8]) -> f32[4] {
+  %param_1.3 = f32[1,8]{1,0} parameter(1)
+  %bitcast.3 = f32[8]{0} bitcast(%param_1.3)
+  %param_0.3 = s8[8,4]{1,0} parameter(0)
+  %Cast.0 = f32[8,4]{1,0} convert(%param_0.3)
+  ROOT %dot.1 = f32[4]{0} dot(%bitcast.3, %Cast.0), lhs_contracting_dims={0}, rhs_contracting_dims={0}
+}
+
+ENTRY %main (arg0.1: s8[8,4], arg1.1: f32[1,8]) -> f32[4] {
+  %arg0.1 = s8[8,4]{1,0} parameter(0)
+  %arg1.1 = f32[1,8]{1,0} parameter(1)
+  ROOT %convert_dot_fusion = f32[4]{0} fusion(%arg0.1, %arg1.1), kind=kLoop, calls=%fused_computation.1
+}
+"""
+
+UNFUSED = """HloModule m
+
+%fused_computation (param_0: s8[8,4]) -> f32[8,4] {
+  %param_0 = s8[8,4]{1,0} parameter(0)
+  ROOT %convert.1 = f32[8,4]{1,0} convert(%param_0)
+}
+
+ENTRY %main (arg0.1: s8[8,4], arg1.1: f32[1,8]) -> f32[1,4] {
+  %arg0.1 = s8[8,4]{1,0} parameter(0)
+  %arg1.1 = f32[1,8]{1,0} parameter(1)
+  %convert_fusion = f32[8,4]{1,0} fusion(%arg0.1), kind=kLoop, calls=%fused_computation
+  ROOT %dot = f32[1,4]{1,0} dot(%arg1.1, %convert_fusion), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+}
+"""
+
+
+def test_convert_fused_into_dot_reads_an_hlo_module():
+    assert convert_fused_into_dot(FUSED)
+    assert not convert_fused_into_dot(UNFUSED)  # the float32 copy of W is written, then a separate dot reads it
+
+
+def test_int8_matvec_hlo_is_the_compiled_program_of_both_products():
+    int8 = int8_matvec_hlo(64, 32)
+    float32 = int8_matvec_hlo(64, 32, precision="float32")
+    assert "s8[64,32]" in int8 and " dot(" in int8
+    assert "s8[" not in float32 and not convert_fused_into_dot(float32)
+    with pytest.raises(ValueError, match="precision must be"):
+        int8_matvec_hlo(64, 32, precision="int4")
