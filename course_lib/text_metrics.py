@@ -11,21 +11,23 @@ standard implementation whose scores are comparable across papers:
 
 * :func:`corpus_bleu` (Papineni et al. 2002): geometric mean of modified n-gram precisions
   (n = 1..4) times a brevity penalty, 0..100;
-* :func:`corpus_chrf` (Popović 2015): F-score (beta = 2) of character n-grams (n = 1..6), 0..100;
+* :func:`corpus_chrf` (Popović 2015): F-score of character n-grams (n = 1..6), precision and
+  recall averaged over the orders, with sacrebleu's default beta = 2, 0..100;
 * :func:`exact_match`: the share of outputs equal to their reference, 0..1.
 
 :func:`bleu_by_hand` computes BLEU from its definition in plain Python so a notebook can show
 every term; the tests check it against ``sacrebleu``. For Chinese, BLEU needs a tokenisation:
 ``tokenize="zh"`` (sacrebleu's Chinese tokeniser) splits every Chinese character into its own
-token, which is the usual choice for Chinese targets.
+token; it is the tokeniser sacrebleu itself picks when told the target language is Chinese
+(``BLEU(trg_lang="zh")``), and it warns when another one is used for Chinese.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 def _check_nats(nats: float) -> float:
@@ -78,7 +80,7 @@ def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str], *, tokeniz
 
 
 def corpus_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
-    """Corpus chrF (0..100, ``sacrebleu.corpus_chrf``: character n-grams up to 6, beta = 2).
+    """Corpus chrF (0..100, ``sacrebleu.corpus_chrf`` with its defaults: character n-grams up to 6, beta = 2).
 
     It needs no word tokenisation, so it suits Chinese as it is.
     """

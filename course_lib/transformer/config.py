@@ -114,8 +114,9 @@ def non_embedding_parameter_count(cfg: GPTConfig) -> int:
 
 
 def training_flops_per_token(cfg: GPTConfig, seq_len: int | None = None) -> int:
-    """Floating-point operations to train on one token (forward and backward), the
-    estimate of Kaplan et al. 2020 (appendix) used by nanoGPT's ``estimate_mfu``:
+    """Floating-point operations to train on one token (forward and backward), the estimate
+    of the PaLM paper's Appendix B (Chowdhery et al. 2022), which nanoGPT's ``estimate_mfu``
+    uses; its ``6 N`` term is Kaplan et al. 2020's (``2 N`` forward, Table 1, times 3):
 
     .. math:: F = 6 N + 12 L T d,
 
