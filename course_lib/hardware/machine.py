@@ -1,15 +1,16 @@
 """Measure this machine once (:func:`measure_machine`) and check the roofline against it.
 
 A :class:`MeasurementPlan` says which sizes to run; three are predefined in :data:`PLANS`:
-``tiny`` (tests, about a second), ``quick`` (about 10 s on one CPU core) and ``thorough``
-(30-60 s, adds float16/bfloat16 and larger sizes). The result, a
+``tiny`` (for tests: sizes so small that only the dispatch overhead is measured), ``quick``
+and ``thorough`` (the slowest: adds float16/bfloat16 and larger sizes). The result, a
 :class:`MachineMeasurement`, holds every benchmark and the two numbers the roofline needs:
 ``peak_flops`` (the best float32 matmul rate) and ``bandwidth`` (the read rate of a large
 sum, the access pattern of a matrix-vector product and of LLM decoding).
 
-Bandwidth is the noisier number: on the course's 2-vCPU virtual machine, the read rate of the
-same kernel ranged from 26 to 49 GB/s between runs a few minutes apart on an otherwise idle
-guest (the memory system is shared with the host's other tenants). Measure twice.
+Bandwidth is the noisier number: on a virtual machine the memory system is shared with the
+host's other tenants, and on the course's 2-vCPU machine the read rate of the same kernel has
+differed by tens of percent between runs a few minutes apart (chapter 01's Expected results
+table lists dated runs). Measure twice.
 """
 
 from __future__ import annotations

@@ -200,8 +200,10 @@ def _as_tuple(values: Any) -> tuple:
 def matmul_flops(sizes: int | Sequence[int], dtypes: str | Sequence[str] = "float32", *, warmup: int = 1,
                  repeats: int = 5) -> tuple[BenchResult, ...]:
     """Square matmuls for every size and dtype. A dtype this TensorFlow build cannot multiply
-    is skipped with a warning; one it multiplies slowly is measured (on CPUs float16 is
-    usually slower than float32, bfloat16 faster where the CPU has AVX512-BF16)."""
+    is skipped with a warning; one it multiplies slowly is measured. How fast each dtype runs
+    depends on the CPU and the build: oneDNN has bfloat16 kernels for CPUs with AVX512-BF16,
+    and for float16 TensorFlow may fall back to a generic (Eigen) kernel, which it says in a
+    log message."""
     import tensorflow as tf
 
     results = []
