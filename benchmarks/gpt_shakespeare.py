@@ -1,30 +1,43 @@
-"""The course's tiny GPT on Shakespeare against nanoGPT's CPU "baby GPT" run.
+"""The course's tiny GPT on Shakespeare: nanoGPT's CPU "baby GPT" recipe and the course recipe.
 
-nanoGPT's README trains a character-level GPT on a CPU with::
+nanoGPT's README (https://github.com/karpathy/nanoGPT, section "quick start", "I only have a
+macbook") trains a character-level GPT on a CPU with::
 
     python train.py config/train_shakespeare_char.py --device=cpu --compile=False --eval_iters=20
       --log_interval=1 --block_size=64 --batch_size=12 --n_layer=4 --n_head=4 --n_embd=128
       --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0
 
-(AdamW, learning rate 1e-3 with 100 warm-up steps and cosine decay to 1e-4, beta2 0.99, weight
-decay 0.1 on matrices, gradient clipping at 1.0) and reports a validation loss of 1.88 in about
-3 minutes, for its own 1 MB Shakespeare file. On the course's machine (2 cores) with the
-course's corpus (``course_lib.data.load_shakespeare``: same size, different text) that run
-takes about 3 minutes and reaches about 1.93 (the course's issue tracker; measured with
-nanoGPT itself, which the course does not ship).
+(with ``config/train_shakespeare_char.py``'s learning rate 1e-3, 100 warm-up steps, cosine decay
+to ``min_lr`` 1e-4, beta2 0.99, and ``train.py``'s weight decay 0.1 on the matrices and gradient
+clipping at 1.0) and says it "still runs in about ~3 minutes, but gets us a loss of only 1.88",
+on nanoGPT's own 1 MB "tiny Shakespeare" file, as estimated by its ``estimate_loss`` (here over
+20 random batches). The course's corpus (``course_lib.data.load_shakespeare``) has the same
+length but is a different text, so that 1.88 is not comparable with losses on it.
 
-This script trains ``course_lib.transformer.GPT`` with the same shape and hyperparameters
-(``--recipes nanogpt``), or the course's recipe (``--recipes course``: the same, with a peak
-learning rate of 2e-3, which at this short budget beat batch 16 and batch 32 with the same
-rate when measured on one core: 1.851 in 2.5 min vs 1.810 in 4.0 min and 1.827 in 4.6 min),
-through ``course_lib.training.Trainer`` with XLA, and prints the wall time of training and the
-validation loss two ways:
+The two recipes this script trains (the model is the same: ``course_lib.transformer.GPT``,
+4 blocks, 4 heads, ``d = 128``, context 64, no dropout):
+
+* ``--recipes nanogpt``: nanoGPT's CPU command above -- 2,000 steps of 12 windows, peak
+  learning rate 1e-3;
+* ``--recipes course``: the **course recipe**, exactly the ``student`` profile of chapter 6,
+  part 1 (``chapters/06_applications/01_text_generation.ipynb``, its ``RECIPE``): 1,200 steps of
+  32 windows, peak learning rate 2e-3, the same 100 warm-up steps and cosine decay to 10 %.
+  (A test, ``tests/test_transformer.py``, checks that the two stay the same.)
+
+Both run through ``course_lib.training.Trainer`` with XLA. The script prints the wall time of
+training and the validation loss two ways:
 
 * ``estimate``: nanoGPT's ``estimate_loss`` (mean over 20 random batches of 12 windows);
 * ``exact``: the mean over every character of the validation split (each predicted once,
   with the full context of its window) -- the number to quote.
 
-    python benchmarks/gpt_shakespeare.py                     # both recipes, about 5 minutes
+For scale it also prints a run of nanoGPT itself on the course's corpus on this project's
+2-core machine, recorded by the course's maintainers when this script was written (2026-11-30;
+nanoGPT and PyTorch are not shipped, so the course cannot reproduce it): an estimated
+validation loss of 1.93 in about 3 minutes. One run of this script on the same machine, shared
+with other jobs, is recorded in ``RESULTS_2026_12_05`` below.
+
+    python benchmarks/gpt_shakespeare.py                     # both recipes (11.6 minutes in that run)
     python benchmarks/gpt_shakespeare.py --recipes course
 """
 
@@ -38,18 +51,19 @@ from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
 
-from course_lib.config import set_seed  # noqa: E402
-from course_lib.data import lm_dataset, lm_eval_dataset, load_shakespeare  # noqa: E402
-from course_lib.tokenization import CharTokenizer  # noqa: E402
-from course_lib.training import TrainConfig, Trainer  # noqa: E402
-from course_lib.transformer import GPT, GPTConfig, make_optimizer, make_task  # noqa: E402
+from course_lib.config import set_seed
+from course_lib.data import lm_dataset, lm_eval_dataset, load_shakespeare
+from course_lib.tokenization import CharTokenizer
+from course_lib.training import TrainConfig, Trainer
+from course_lib.transformer import GPT, GPTConfig, make_optimizer, make_task
 
-NANOGPT_REPORTED = {"val_loss": 1.88, "minutes": 3.0, "corpus": "nanoGPT's tiny Shakespeare"}
-NANOGPT_HERE = {"val_loss": 1.93, "minutes": 3.0, "corpus": "the course's corpus, this 2-core machine"}
+NANOGPT_REPORTED = {"val_loss": 1.88, "minutes": 3.0, "corpus": "nanoGPT's tiny Shakespeare"}  # its README
+NANOGPT_HERE = {"val_loss": 1.93, "minutes": 3.0,  # maintainers' run of nanoGPT itself, 2026-11-30
+                "corpus": "the course's corpus, this 2-core machine"}
 
 
 @dataclass(frozen=True)
@@ -65,8 +79,15 @@ class Recipe:
 
 
 RECIPES = {
-    "nanogpt": Recipe(batch_size=12, steps=2000, learning_rate=1e-3),
-    "course": Recipe(batch_size=12, steps=2000, learning_rate=2e-3),
+    "nanogpt": Recipe(batch_size=12, steps=2000, learning_rate=1e-3),  # nanoGPT's CPU baby GPT
+    "course": Recipe(batch_size=32, steps=1200, learning_rate=2e-3),  # chapter 06, part 1, profile student
+}
+# One run of this script (both recipes, seed 0, XLA) on the project's 2-core CPU without GPU, 2026-12-05,
+# TF 2.21.0, while other jobs shared the machine (load average 8-9): the seed fixes the losses; the minutes
+# depend on the load.
+RESULTS_2026_12_05 = {
+    "nanogpt": {"minutes": 2.00, "exact": 1.940, "estimate": 1.938},
+    "course": {"minutes": 9.57, "exact": 1.827, "estimate": 1.815},
 }
 
 
@@ -148,10 +169,11 @@ def main() -> None:
     print(f"nanoGPT, measured for the course ({NANOGPT_HERE['corpus']}): val loss about {NANOGPT_HERE['val_loss']} "
           f"in about {NANOGPT_HERE['minutes']:.0f} min")
     for name, r in results.items():
-        verdict = "meets" if r["estimate"] <= NANOGPT_HERE["val_loss"] and r["minutes"] <= NANOGPT_HERE["minutes"] \
-            else "does not meet"
+        loss = "lower" if r["estimate"] < NANOGPT_HERE["val_loss"] else "not lower"
+        time_ = "less" if r["minutes"] < NANOGPT_HERE["minutes"] else "not less"
         print(f"course GPT, recipe {name!r} ({r['params']:,} parameters): val loss {r['estimate']:.3f} (estimate), "
-              f"{r['exact']:.3f} (exact) in {r['minutes']:.2f} min: {verdict} the goal")
+              f"{r['exact']:.3f} (exact) in {r['minutes']:.2f} min: estimate {loss} than nanoGPT's on this machine, "
+              f"in {time_} time")
 
 
 if __name__ == "__main__":

@@ -335,3 +335,42 @@ def test_greedy_completions_raise_clear_errors_for_too_long_empty_or_bad_prompts
         greedy_completions(tiny, [np.array([1])], stop_token=0, max_new_tokens=-1)
     with pytest.raises(ValueError, match="ids in 0..10"):
         greedy_completions(tiny, [np.array([1, 99])], stop_token=0, max_new_tokens=2)
+
+
+# --------------------------------------------------------------------------- weight tying
+def test_tied_output_layer_gives_a_never_seen_token_a_gradient_but_unused_positions_none(tiny):
+    """Chapter 6, part 2: a character that is never an input nor a target still has its embedding
+    row trained through the tied output layer; position rows beyond the trained length get no gradient."""
+    x = random_tokens((4, 8), vocab_size=TINY.vocab_size - 1)  # token V-1 never occurs ...
+    y = random_tokens((4, 8), vocab_size=TINY.vocab_size - 1, seed=1)  # ... neither as input nor as target
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(next_token_loss(tiny(x), y))
+    g_tok, g_pos = tape.gradient(loss, [tiny.token_embedding.embeddings, tiny.position_embedding.embeddings])
+    g_tok, g_pos = tf.convert_to_tensor(g_tok).numpy(), tf.convert_to_tensor(g_pos).numpy()
+    assert np.linalg.norm(g_tok[TINY.vocab_size - 1]) > 1e-6  # via logits = h E^T
+    assert np.all(g_pos[8:] == 0) and np.all(np.linalg.norm(g_pos[:8], axis=1) > 0)  # positions 8..C-1 unused
+
+
+# --------------------------------------------------------------------------- the benchmark's recipes
+def test_benchmark_course_recipe_is_the_student_recipe_of_chapter_6_part_1():
+    """benchmarks/gpt_shakespeare.py --recipes course must train exactly what 06/01 calls the course recipe."""
+    import importlib.util
+    import json
+    import re
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("gpt_shakespeare", root / "benchmarks" / "gpt_shakespeare.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # dataclasses look their module up there
+    spec.loader.exec_module(bench)
+    notebook = json.loads((root / "chapters/06_applications/01_text_generation.ipynb").read_text(encoding="utf-8"))
+    source = next("".join(c["source"]) for c in notebook["cells"] if "".join(c["source"]).startswith("RECIPE = dict("))
+    student = {k: float(v.replace("_", "")) for k, v in re.findall(r"(\w+)=profile\.pick\([^)]*student=([0-9_.e-]+)",
+                                                                      source)}
+    course = bench.RECIPES["course"]
+    assert (course.batch_size, course.steps, course.learning_rate, course.warmup_steps) == (
+        student["batch_size"], student["steps"], student["learning_rate"], student["warmup_steps"])
+    assert "final_lr_fraction=0.1" in source and course.min_learning_rate_ratio == 0.1
+    assert bench.RECIPES["nanogpt"] == bench.Recipe(batch_size=12, steps=2000, learning_rate=1e-3)  # nanoGPT's README
