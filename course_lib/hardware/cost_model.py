@@ -28,7 +28,8 @@ FLOPs of one token that attends to ``T`` tokens (forward pass)::
 ``N_mm`` (:func:`~course_lib.hardware.shapes.matmul_parameter_count`) counts the weights the
 token is multiplied by (one multiply and one add each); ``4 L T d`` is attention's ``q k^T``
 and ``softmax(.) v`` (``2 T d`` each, per layer). This is the forward third of the
-``6 N + 12 L T d`` used by ``course_lib.transformer.training_flops_per_token`` and nanoGPT.
+``6 N + 12 L T d`` of the PaLM paper (Chowdhery et al. 2022, arXiv:2204.02311, Appendix B),
+used by ``course_lib.transformer.training_flops_per_token`` and nanoGPT.
 Kaplan et al. 2020 (arXiv:2001.08361, Table 1) write ``C_forward ~ 2N + 2 n_layer n_ctx
 d_attn``: their attention term is half of the ``4 L T d`` counted here. At GPT-3's
 ``T = 2048`` either is a few % of ``2N`` (``tests/test_hardware.py`` checks 3 %).

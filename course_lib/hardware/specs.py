@@ -16,8 +16,8 @@ Conventions (read them before comparing rows). Every field is in SI base units:
 * ``memory_bandwidth`` is the vendor's peak in bytes/s (1 GB/s = 1e9 B/s, 1 TB/s = 1e12 B/s).
 * ``memory_bytes`` is the memory the device **really has, in bytes**: for an NVIDIA GPU the
   total that ``nvidia-smi`` reports (``memory.total`` in MiB, times 2**20), which is what
-  the driver exposes to programs (the CUDA context and the framework take a few hundred MiB
-  more of it); for a TPU the per-chip HBM that Google states. ``memory_marketed`` is the
+  the driver exposes to programs (a program gets somewhat less: the CUDA context and the
+  framework take some of it); for a TPU the per-chip HBM that Google states. ``memory_marketed`` is the
   vendor's label ("80GB"), which is neither: an H100 "80GB" reports 81,559 MiB = 85.5e9 B =
   79.6 GiB. ``None``: no fixed capacity (a CPU's DIMMs).
 * ``power_watts`` is the maximum board power / TDP, or ``None`` where no source was found.
@@ -197,7 +197,7 @@ SPECS: tuple[HardwareSpec, ...] = (
               "3.35 TB/s; max TDP up to 700 W (configurable). Klockwood derives 989.4 dense BF16 TFLOPS from "
               "the clocks. " + _nvidia_memory(81559, "80GB", "the nvidia-smi output of NVIDIA/nccl issue 1264 "
                                                   "(8 x 'NVIDIA H100 80GB HBM3')")
-              + "That is 0.4 % less than 80 GiB: part of the HBM is reserved by the driver."),
+              + "That is 0.4 % less than 80 GiB."),
     HardwareSpec(
         name="NVIDIA H200 SXM", kind="gpu",
         peak_flops={"float32": 67 * TERA, "tf32": 989 / 2 * TERA, "bfloat16": 1979 / 2 * TERA,
@@ -272,15 +272,16 @@ SPECS: tuple[HardwareSpec, ...] = (
         read_from=("https://www.hpctech.co.jp/product/amd-epyc-9004-series/",),
         other_sources=(_ZEN4_SOG, "https://www.numberworld.org/blogs/2024_8_7_zen5_avx512_teardown/"),
         notes="Derived: AMD quotes no FLOP/s for this CPU. AMD's EPYC 9654 product page (its table read in the "
-              "copy in read_from): 96 cores, base clock 2.40 GHz, max. boost clock up to 3.70 GHz (all-core "
-              "boost 3.55 GHz), 384 MB L3, 12 channels of DDR5-4800, 360 W default TDP. A roofline peak is an "
+              "copy in read_from): 96 cores, base clock 2.40 GHz, max. boost clock up to 3.70 GHz, 384 MB L3, 12 channels of DDR5-4800, 360 W default TDP. A roofline peak is an "
               "upper bound, so the boost clock is used: 96 cores x 3.7 GHz x 32 FP32 FLOP/cycle/core = "
               "11.4 TFLOP/s per socket, 118.4 GFLOP/s per core (at the 2.4 GHz base clock it would be "
               "76.8 GFLOP/s per core, less than one core of the course's machine measured); float64 half "
               "that. 32 FLOP/cycle: a Zen 4 core has two 256-bit FMA pipes (AMD's Software Optimization Guide "
-              "for the Zen 4 microarchitecture, pub. 57647, in other_sources) and executes a 512-bit AVX-512 "
-              "instruction as two 256-bit halves (measured by A. Yee, numberworld.org), so 2 FMA x 8 float32 "
-              "lanes x 2 FLOP. Bandwidth: 12 channels x 4,800 MT/s x 8 bytes = 460.8 GB/s per socket. "
+              "for the Zen 4 microarchitecture, pub. 57647, in other_sources; the guide itself could not be "
+              "opened from the course's tools) and executes a 512-bit AVX-512 instruction as two 256-bit "
+              "halves (A. Yee's measurements, numberworld.org, in other_sources), so 2 FMA x 8 float32 lanes "
+              "x 2 FLOP. A consistency check: 16 FLOP/cycle would allow at most 59.2 GFLOP/s per core at "
+              "3.7 GHz, less than one core of the course's machine measured. Bandwidth: 12 channels x 4,800 MT/s x 8 bytes = 460.8 GB/s per socket. "
               "Capacity depends on the DIMMs fitted (None). The course's own machine reports CPU family 25, "
               "model 17 (Zen 4 'Genoa'); which EPYC model it is, the VM does not say."),
 )
