@@ -1,11 +1,11 @@
 """Does the roofline predict this machine? Predicted vs measured time of matvec, matmul and a GPT decode step.
 
 The roofline model says an operation of ``F`` FLOPs that must move ``Q`` bytes takes at least
-``max(F / P, Q / B)`` seconds on a machine with peak rate ``P`` and memory bandwidth ``B``
+``max(F / P, Q / B_mem)`` seconds on a machine with peak rate ``P`` and memory bandwidth ``B_mem``
 (``course_lib.hardware.roofline.predict_time``). This script
 
-1. measures ``P`` (best float32 matmul rate) and ``B`` (read rate of an array 8x the last-level
-   cache) with ``course_lib.hardware.measure_machine`` (``--plan thorough`` by default);
+1. measures ``P`` (best float32 matmul rate) and ``B_mem`` (read rate of an array 8x the last-level
+   cache, whose size ``course_lib.hardware.microbench.last_level_cache_bytes`` reads) with ``course_lib.hardware.measure_machine`` (``--plan thorough`` by default);
 2. predicts the time of every matrix-vector and matrix-matrix product the plan timed, and of
    one decoding step of a tiny GPT (``GPTConfig(vocab_size=77, context_length=256, n_layer=4,
    n_head=4, d_model=128)``, random weights, float32, KV cache on) at batch 1 and batch 8,
