@@ -227,7 +227,8 @@ def number_translation_pairs(
     or above ``in_range``'s end. With the defaults, train and held-out have 1 to 4 digits and
     OOD numbers 5 digits, so OOD tests length generalisation (in digits; a string such as
     "ten thousand" / 一万 can still be shorter than a training one). Conventions:
-    :func:`english_number`, :func:`chinese_number`. Takes about 0.5 s for 10,000 pairs.
+    :func:`english_number`, :func:`chinese_number`. 10,000 pairs take about 0.5 s of CPU time
+    (measured on the project's 2-core CPU, 2026-12-05).
     """
     (lo, hi), (olo, ohi) = _check_range("in_range", in_range), _check_range("ood_range", ood_range)
     if olo < hi:
