@@ -2,10 +2,13 @@
 
 A *profile* scales every experiment in the course without changing its logic:
 
-* ``ci``      -- what ``pytest`` and CI run: every notebook in about a minute on a CPU,
-                 quiet output (no progress bars, no widgets).
-* ``student`` -- the default: good results on a laptop CPU in a few minutes.
-* ``full``    -- reproduces the reference results, meant for a GPU.
+* ``ci``      -- what ``pytest`` and CI run: small sizes, quiet output (no progress bars, no
+                 widgets).
+* ``student`` -- the default: larger sizes, meant for a laptop CPU.
+* ``full``    -- the largest sizes (all the data, long schedules), meant for a GPU.
+
+How long each notebook takes in each profile is measured in its header and its "Expected
+results" table, not promised here.
 
 The profile is read from the environment variable ``COURSE_PROFILE``. Sizes that are
 specific to one model are chosen with :meth:`Profile.pick`, so a notebook names its three
@@ -31,7 +34,8 @@ class Profile:
 
     Attributes:
         name: ``"ci"``, ``"student"`` or ``"full"``.
-        epochs: default number of passes over the training data.
+        epochs: default number of passes over the training data (a notebook whose model needs
+            other sizes names its own with :meth:`pick`).
         max_train_examples: cap on training examples (``None`` = the whole split).
         max_eval_examples: cap on held-out examples used for evaluation (``None`` = all).
         batch_size: default global batch size (summed over all replicas).
@@ -65,7 +69,7 @@ PROFILES: dict[str, Profile] = {
         max_eval_examples=500,
         batch_size=64,
         show_progress=False,
-        description="CI and pytest: every notebook in about a minute on a CPU, quiet",
+        description="CI and pytest: small sizes, quiet output",
     ),
     "student": Profile(
         name="student",
@@ -74,7 +78,7 @@ PROFILES: dict[str, Profile] = {
         max_eval_examples=5_000,
         batch_size=128,
         show_progress=True,
-        description="default: good results on a laptop CPU in a few minutes",
+        description="default: larger sizes, meant for a laptop CPU",
     ),
     "full": Profile(
         name="full",
@@ -83,7 +87,7 @@ PROFILES: dict[str, Profile] = {
         max_eval_examples=None,
         batch_size=128,
         show_progress=True,
-        description="reference results: full data and schedules, meant for a GPU",
+        description="largest sizes: all the data, long schedules, meant for a GPU",
     ),
 }
 
@@ -109,12 +113,12 @@ def get_profile(name: str | None = None) -> Profile:
 def set_seed(seed: int = 0, *, deterministic_ops: bool = False) -> None:
     """Seed Python's ``random``, NumPy, TensorFlow and Keras in one call.
 
-    ``keras.utils.set_random_seed`` seeds all three generators; with it, tensors and
-    losses repeat exactly from run to run on the same machine. ``deterministic_ops=True``
-    additionally asks TensorFlow for deterministic kernels
-    (``tf.config.experimental.enable_op_determinism``), which matters on GPUs (some
-    reductions there use atomics) and costs speed. It cannot be switched off again in
-    the same process.
+    ``keras.utils.set_random_seed`` seeds all three generators, so random draws (initial
+    weights, shuffles, noise) repeat from run to run. Whether every computed value repeats
+    to the last bit also depends on the kernels: ``deterministic_ops=True`` asks TensorFlow
+    for deterministic ones (``tf.config.experimental.enable_op_determinism``), which matters
+    above all on GPUs, where some kernels are not deterministic by default, and costs speed. It cannot
+    be switched off again in the same process.
     """
     import keras
     import tensorflow as tf

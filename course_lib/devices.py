@@ -71,7 +71,7 @@ def _gpu_memory(models: list[str]) -> list[int | None]:
     exe = shutil.which("nvidia-smi")
     cmd = [exe or "", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"]
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout if exe else ""
+        out = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=10).stdout if exe else ""
         smi = [(n.strip(), int(float(mib)) * 1024**2) for n, mib in (r.rsplit(",", 1) for r in out.split("\n") if r)]
     except (OSError, ValueError, subprocess.SubprocessError):
         smi = []
@@ -133,7 +133,7 @@ def explain_precision(hw: HardwareDescription, override: str | None = None) -> t
         return key, f"chosen explicitly (argument or ${PRECISION_ENV})"
     caps = [g.compute_capability for g in hw.gpus]
     if not caps:
-        return "float32", "no GPU (on CPU, mixed precision measured 3-13x slower)"
+        return "float32", "no GPU: the course trains in float32 on every CPU"
     if None in caps:
         return "float32", "a GPU's compute capability is unknown"
     cc = "{}.{}".format(*min(caps))
@@ -148,9 +148,12 @@ def choose_precision(hw: HardwareDescription, override: str | None = None) -> st
     """The Keras mixed-precision policy for ``hw``: ``"mixed_bfloat16"`` when every GPU has
     compute capability >= (8, 0), ``"mixed_float16"`` when every GPU has >= (7, 0), else
     ``"float32"`` (also with unknown capability, and on CPU). GPUs of different generations
-    get what *all* support. On CPU float32 is also the fastest: for the course's conv models
-    on its 2-core CPU, mixed precision was measured 3-4x slower (float16) and 9-13x slower
-    (bfloat16). ``override`` (one of :data:`PRECISIONS`) wins; others raise ``ValueError``."""
+    get what *all* support. Compute capability 7.0 (Volta) brought tensor cores, 8.0 (Ampere)
+    tensor cores for bfloat16 (NVIDIA, developer.nvidia.com/cuda-gpus and "NVIDIA Ampere
+    Architecture In-Depth"). On a CPU the course keeps float32, so that CPU runs give the same
+    numbers everywhere; whether 16-bit policies would be faster depends on the CPU (TensorFlow's
+    mixed precision guide names Intel CPUs with bfloat16 support), and chapter 00 times them on
+    yours. ``override`` (one of :data:`PRECISIONS`) wins; others raise ``ValueError``."""
     return explain_precision(hw, override)[0]
 
 
@@ -237,6 +240,7 @@ def report_dict(setup_or_hw: RuntimeSetup | HardwareDescription | None = None) -
     import keras
     import numpy
     import tensorflow as tf
+
     from . import config
 
     errors: list[str] = []

@@ -42,7 +42,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (TF's devices can only be configured at startup)."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "COURSE_PRECISION")}
     full_env.update(PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", **env)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=full_env,
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=False, cwd=ROOT, env=full_env,
                           capture_output=True, text=True, timeout=300)
 
 

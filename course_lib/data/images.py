@@ -1,6 +1,11 @@
 """MNIST and Fashion-MNIST from local files only (never downloads), scaling and binarisation.
 
-Images are uint8 ``(N, 28, 28)``, labels uint8 ``(N,)`` in 0..9. Sources: data/README.md.
+Images are uint8 ``(N, 28, 28)``, labels uint8 ``(N,)`` in 0..9. MNIST is the database of
+handwritten digits of LeCun, Cortes and Burges (http://yann.lecun.com/exdb/mnist/; LeCun et al.
+1998, "Gradient-based learning applied to document recognition", Proc. IEEE 86(11));
+Fashion-MNIST is Zalando's set of clothing images in the same format (Xiao, Rasul & Vollgraf
+2017, arXiv:1708.07747; MIT licence, copyright 2017 Zalando SE). Where the files come from and
+under which terms: data/README.md.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 IDX_STEMS = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
              "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 # fmt: on
-# IDX type byte -> big-endian NumPy dtype (see the format description on the MNIST page).
+# IDX type byte -> big-endian NumPy dtype (the "IDX file format" on http://yann.lecun.com/exdb/mnist/).
 IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MNIST_HOWTO = (
     "To get the full MNIST offline, copy ~/.keras/datasets/mnist.npz (Keras' cache, made by "

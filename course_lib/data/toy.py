@@ -30,8 +30,9 @@ def ring_of_gaussians(
 
     ``x_i = mu_{k_i} + std * eps_i`` with ``eps_i ~ N(0, I_2)`` and ``mu_k`` from
     :func:`ring_mode_centers`. The mode indices ``k_i`` are balanced (every mode gets
-    ``n // K`` or ``n // K + 1`` points) and in random order. The classic test of mode
-    collapse for GANs: a collapsed generator covers few of the K modes.
+    ``n // K`` or ``n // K + 1`` points) and in random order. Metz et al. (2017, "Unrolled
+    Generative Adversarial Networks", arXiv:1611.02163) used such a ring to show mode collapse:
+    a collapsed generator covers few of the K modes.
 
     Returns:
         ``x`` float32 ``(n, 2)`` and ``k`` int64 ``(n,)``, the mode of each point.
