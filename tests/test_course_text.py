@@ -140,7 +140,14 @@ def test_a_typed_number_passes_when_asserted_or_cited_and_fails_when_not(ctc, ti
     assert not _findings(ctc, root, write([cited]))
     # a percentage may be pinned by the fraction, and a size by its value in another unit
     assert not _findings(ctc, root, write(["About 52 % of peak, 13.5 GB of weights."],
-                                          ["assert 0.52 > 0\nassert 13.5e9 > 0"]))
+                                          ["assert abs(hfu - 0.52) < 0.01\nassert abs(w_bytes - 13.5e9) < 1e8"]))
+
+
+def test_an_assert_of_literals_pins_nothing(ctc, tiny_course):
+    root, write = tiny_course
+    sentence = "The model improved in 15 months."
+    assert any(f.kind == "number" for f in _findings(ctc, root, write([sentence], ["assert (2020 - 2019) * 12 + 3 == 15"])))
+    assert not _findings(ctc, root, write([sentence], ["assert months_between(first, second) == 15"]))
 
 
 def test_the_errata_page_must_link_each_row_to_a_notebook(ctc, tiny_course):
