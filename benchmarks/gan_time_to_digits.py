@@ -6,14 +6,19 @@ while scoring) the generator draws 1,000 digits from fixed noise and the course'
 classifier (:mod:`course_lib.metrics`) scores them:
 
 * ``IS``: the classifier-based Inception score (10 = every digit classified with certainty and
-  all classes equally used; real held-out digits score about 8.7 with 1,000 images);
+  all classes equally used);
 * ``FD``: the Fréchet distance between classifier features of the generated digits and the
-  training images (real held-out digits: about 0.4).
+  training images.
+
+The script prints the real-vs-real baseline first. With the shipped MNIST subset (8,000 training
+images, the first 1,000 held-out ones scored) the classifier reached a held-out accuracy of
+0.968, real held-out digits scored IS 8.71 and FD 0.59, and 1,000 images of uniform noise
+IS 1.16 and FD 153 (measured 2026-12-05, TensorFlow 2.21.0, on the project's 2-core CPU).
 
 A run counts as "recognisable digits" at the first evaluation with ``IS >= --is-threshold``
 (default 5.0) *and* ``FD <= --fd-threshold`` (default 10.0): at that level most samples read as
 digits and all ten classes appear, though strokes are still uneven (look at the grid the script
-saves; real digits score IS 8.7 and FD 0.6 here, uniform noise IS 1.0 and FD about 200).
+saves).
 
 The recipes:
 
@@ -22,10 +27,12 @@ The recipes:
   discriminator (5x5 convolutions 64 -> 128, dropout 0.3), ``z`` of 100 dimensions, Adam(1e-4)
   for both, batch 256, one ``tf.function`` step that updates both networks from one forward
   pass, fed by ``for images in dataset``.
-* ``course``: ``course_lib.gan.GAN(GANConfig(kind="dcgan"))`` (filters 64 -> 128, ``z`` of 64),
-  Adam(2e-4, beta_1=0.5) for both (Radford et al. 2016), batch 64, trained by
+* ``course``: ``course_lib.gan.GAN(GANConfig(kind="dcgan"))`` (filters 64 -> 128, ``z`` of 64; its
+  generator follows the DCGAN paper's layout, its discriminator is the tutorial's with slope 0.2),
+  Adam(2e-4, beta_1=0.5) for both (Radford et al. 2016, Section 4), batch 64, trained by
   ``course_lib.training.Trainer`` (D step, then G step on fresh noise; compiled multi-step
-  execution). No XLA: with dropout in D, XLA ran about 4x slower on this CPU.
+  execution). No XLA: with dropout in D, XLA ran about 4x slower on this CPU (measured when this
+  script was written, 2026-11-30; not re-measured).
 
     python benchmarks/gan_time_to_digits.py                    # both recipes, up to 60 min each
     python benchmarks/gan_time_to_digits.py --recipes course --max-minutes 10

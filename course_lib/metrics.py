@@ -243,7 +243,9 @@ def classifier_inception_score(probs, splits: int = 1) -> float:
     with our MNIST classifier. It ranges from 1 (every image gets the same prediction) to ``K``
     (= 10: each image classified with certainty, classes used equally often). It ignores whether
     images look like *real* digits of the right style. ``splits > 1`` cuts the samples into that
-    many parts and returns the mean of their scores (Salimans et al.: 10 splits of 5,000).
+    many parts and returns the mean of their scores (Salimans et al. 2016 recommend evaluating 50,000
+    samples; the score function of their published code, github.com/openai/improved-gan, defaults to
+    10 splits, i.e. splits of 5,000).
     """
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] < 2 or not len(p):
