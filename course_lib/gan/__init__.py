@@ -30,19 +30,19 @@ with a critic learning rate of 4e-3 for ``wgan_gp``)::
 from course_lib.gan.config import KINDS, LOSSES, GANConfig
 from course_lib.gan.evaluation import ring_mode_coverage
 from course_lib.gan.losses import (
-                                   critic_loss,
-                                   discriminator_loss,
-                                   gradient_penalty,
-                                   minimax_generator_loss,
-                                   non_saturating_generator_loss,
-                                   wasserstein_generator_loss,
+    critic_loss,
+    discriminator_loss,
+    gradient_penalty,
+    minimax_generator_loss,
+    non_saturating_generator_loss,
+    wasserstein_generator_loss,
 )
 from course_lib.gan.model import GAN, FixedNoiseGrid, make_task
 from course_lib.gan.networks import (
-                                   build_discriminator,
-                                   build_generator,
-                                   from_tanh_range,
-                                   to_tanh_range,
+    build_discriminator,
+    build_generator,
+    from_tanh_range,
+    to_tanh_range,
 )
 
 __all__ = [
