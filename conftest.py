@@ -1,4 +1,4 @@
-"""pytest runs in the `ci` profile: quiet, small sizes, every notebook in about a minute.
+"""pytest runs in the `ci` profile: quiet, the smallest sizes (the README lists each notebook's measured time).
 
 Set here, before any test or notebook kernel starts, so both inherit it. A maintainer can
 still run another profile on purpose: COURSE_PROFILE=student pytest chapters

@@ -1,7 +1,7 @@
 """Time chapter notebooks from a fresh kernel, one at a time, and print the figures with the
 machine and the date, ready to paste into a notebook's header or the README.
 
-Usage:  python tools/time_notebooks.py [--profile ci|student|full] [NB ...]   (default: every chapter)
+Usage:  python tools/time_notebooks.py [--profile ci|student|full] [--keep DIR] [NB ...]   (default: every chapter)
 
 Each notebook runs with ``jupyter nbconvert --to notebook --execute`` in a new kernel (kernel
 start and imports included), its output written to a temporary file and thrown away. Wall-clock
@@ -52,15 +52,20 @@ def machine_line() -> str:
             f"Python {platform.python_version()}, {', '.join(versions)}")
 
 
-def time_notebook(path: Path, profile: str, timeout: int = 3600) -> tuple[float, float, bool]:
-    """``(wall seconds, CPU seconds, succeeded)`` of executing ``path`` in a fresh kernel."""
+def time_notebook(path: Path, profile: str, timeout: int = 3600,
+                  keep: Path | None = None) -> tuple[float, float, bool]:
+    """``(wall seconds, CPU seconds, succeeded)`` of executing ``path`` in a fresh kernel; with
+    ``keep``, the executed notebook is saved there (as ``<name>.<profile>.ipynb``) to read its
+    results, otherwise thrown away."""
     env = {**os.environ, "COURSE_PROFILE": profile}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
+        out_dir, out_name = (keep, f"{path.stem}.{profile}") if keep else (Path(tmp), path.stem)
         done = subprocess.run(
             [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-             f"--ExecutePreprocessor.timeout={timeout}", "--output-dir", tmp, str(path)],
+             f"--ExecutePreprocessor.timeout={timeout}", "--output-dir", str(out_dir), "--output", out_name,
+             str(path)],
             check=False, env=env, cwd=path.parent, capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -73,6 +78,8 @@ def time_notebook(path: Path, profile: str, timeout: int = 3600) -> tuple[float,
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="student", choices=("ci", "student", "full"))
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="save the executed notebooks in DIR (outside the repository) to read their results")
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9][0-9]_*/*.ipynb"))
@@ -82,7 +89,7 @@ def main(argv: list[str]) -> int:
     failed = 0
     for nb in notebooks:
         load = os.getloadavg()[0]
-        wall, cpu, ok = time_notebook(nb.resolve(), args.profile)
+        wall, cpu, ok = time_notebook(nb.resolve(), args.profile, keep=args.keep.resolve() if args.keep else None)
         failed += not ok
         name = nb.resolve().relative_to(ROOT / "chapters").as_posix()
         print(f"| `{name}` | `{args.profile}` | {wall:.0f} s{'' if ok else ' (FAILED)'} | {cpu:.0f} s | {load:.2f} |",
