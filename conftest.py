@@ -26,5 +26,7 @@ def pytest_collection_modifyitems(session, config, items):
         cell = getattr(item, "cell", None)  # nbval's notebook-cell items carry the cell
         if cell is None or EXPECTED_OUTPUT_KEY not in cell.get("metadata", {}):
             continue
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=cell.metadata[EXPECTED_OUTPUT_KEY])]
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text=cell.metadata[EXPECTED_OUTPUT_KEY])
+        ]
         cell.execution_count = 1  # nbval compares only cells that have been run

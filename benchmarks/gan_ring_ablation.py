@@ -68,29 +68,48 @@ def settings() -> dict[str, dict]:
 def modes_occupied(samples: np.ndarray, centers: np.ndarray) -> int:
     """Modes that are the nearest centre of at least half their fair share of ``samples`` (the notebook's rule)."""
     nearest = np.linalg.norm(samples[:, None, :] - centers[None], axis=-1).argmin(axis=1)
-    return int((np.bincount(nearest, minlength=len(centers)) >= 0.5 * len(samples) / len(centers)).sum())
+    return int(
+        (np.bincount(nearest, minlength=len(centers)) >= 0.5 * len(samples) / len(centers)).sum()
+    )
 
 
-def train_ring(beta_1: float, learning_rate: float, cosine: bool, steps: int,
-               seed: int) -> tuple[int, int, float, float]:
+def train_ring(
+    beta_1: float, learning_rate: float, cosine: bool, steps: int, seed: int
+) -> tuple[int, int, float, float]:
     """The notebook's ``train_toy`` (non-saturating loss): (fewest modes occupied in steps 250-1,000,
     modes covered at the end, high-quality fraction at the end, seconds)."""
     keras.utils.set_random_seed(seed)
     x_ring, _ = ring_of_gaussians(10_000, seed=0)  # the notebook's data (seed 0 in every run)
     dataset = make_dataset(x_ring, batch_size=256, seed=seed, repeat=True, drop_remainder=True)
-    gan = GAN(GANConfig(kind="mlp", loss="non_saturating", hidden=(128, 128), latent_dim=8), seed=seed)
+    gan = GAN(
+        GANConfig(kind="mlp", loss="non_saturating", hidden=(128, 128), latent_dim=8), seed=seed
+    )
 
     def adam():
-        rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps) if cosine else learning_rate
+        rate = (
+            keras.optimizers.schedules.CosineDecay(learning_rate, steps)
+            if cosine
+            else learning_rate
+        )
         return keras.optimizers.Adam(rate, beta_1=beta_1, beta_2=0.999)
 
-    trainer = Trainer(make_task(gan, adam(), adam()),
-                      TrainConfig(epochs=steps // 250, steps_per_epoch=250, steps_per_execution=50, progress="none"))
+    trainer = Trainer(
+        make_task(gan, adam(), adam()),
+        TrainConfig(
+            epochs=steps // 250, steps_per_epoch=250, steps_per_execution=50, progress="none"
+        ),
+    )
     centers = ring_mode_centers(8, 2.0)
     occupied = []  # after every 250 steps, from the same fixed noise as the notebook's snapshots
     start = time.perf_counter()
-    history = trainer.fit(dataset, callbacks=[
-        lambda t, r: occupied.append(modes_occupied(gan.generate(1000, seed=123).numpy(), centers))])
+    history = trainer.fit(
+        dataset,
+        callbacks=[
+            lambda t, r: occupied.append(
+                modes_occupied(gan.generate(1000, seed=123).numpy(), centers)
+            )
+        ],
+    )
     seconds = time.perf_counter() - start
     if history.stop_reason != "completed":
         raise RuntimeError(history.message)
@@ -101,35 +120,49 @@ def train_ring(beta_1: float, learning_rate: float, cosine: bool, steps: int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--settings", nargs="+", default=None,
-                        help="names to run (default: all); 'chasing' and 'remedy1' are the notebook's two runs")
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        default=None,
+        help="names to run (default: all); 'chasing' and 'remedy1' are the notebook's two runs",
+    )
     args = parser.parse_args()
     chosen = settings()
     if args.settings:
         chosen = {name: chosen[name] for name in args.settings}
-    print(f"{date.today().isoformat()}, {platform.processor() or platform.machine()}, TensorFlow {tf.__version__}, "
-          f"Keras {keras.__version__}; seeds {args.seeds}", flush=True)
+    print(
+        f"{date.today().isoformat()}, {platform.processor() or platform.machine()}, TensorFlow {tf.__version__}, "
+        f"Keras {keras.__version__}; seeds {args.seeds}",
+        flush=True,
+    )
     results: dict[str, list[tuple[int, int, float]]] = {}
     for name, cfg in chosen.items():
         results[name] = []
         for seed in args.seeds:
             early, covered, quality, seconds = train_ring(seed=seed, **cfg)
             results[name].append((early, covered, quality))
-            print(f"{name:34s} seed {seed}: fewest modes occupied in steps 250-1,000 {early}; at the end "
-                  f"modes covered {covered}, high-quality fraction {quality:.3f} ({seconds:.1f} s)", flush=True)
+            print(
+                f"{name:34s} seed {seed}: fewest modes occupied in steps 250-1,000 {early}; at the end "
+                f"modes covered {covered}, high-quality fraction {quality:.3f} ({seconds:.1f} s)",
+                flush=True,
+            )
 
-    print("\n| setting | beta_1 | rate | schedule | steps | fewest modes occupied, steps 250-1,000, per seed "
-          "| modes covered at the end, per seed | high-quality fraction, mean (min-max) | seeds with >= 6 modes |")
+    print(
+        "\n| setting | beta_1 | rate | schedule | steps | fewest modes occupied, steps 250-1,000, per seed "
+        "| modes covered at the end, per seed | high-quality fraction, mean (min-max) | seeds with >= 6 modes |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, runs in results.items():
         cfg = chosen[name]
         early = [e for e, _, _ in runs]
         covered = [c for _, c, _ in runs]
         quality = np.array([q for _, _, q in runs])
-        print(f"| {name} | {cfg['beta_1']} | {cfg['learning_rate']:g} | {'cosine' if cfg['cosine'] else 'constant'} "
-              f"| {cfg['steps']:,} | {', '.join(map(str, early))} | {', '.join(map(str, covered))} "
-              f"| {quality.mean():.2f} ({quality.min():.2f}-{quality.max():.2f}) "
-              f"| {sum(c >= 6 for c in covered)} of {len(covered)} |")
+        print(
+            f"| {name} | {cfg['beta_1']} | {cfg['learning_rate']:g} | {'cosine' if cfg['cosine'] else 'constant'} "
+            f"| {cfg['steps']:,} | {', '.join(map(str, early))} | {', '.join(map(str, covered))} "
+            f"| {quality.mean():.2f} ({quality.min():.2f}-{quality.max():.2f}) "
+            f"| {sum(c >= 6 for c in covered)} of {len(covered)} |"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Both recipes train on the same images (the course's MNIST split, scaled to ``[-1, 1]``) in one
 process on the same CPU. Every ``--eval-every`` seconds of *training* time (the clock stops
 while scoring) the generator draws 1,000 digits from fixed noise and the course's MNIST
-classifier (:mod:`course_lib.metrics`) scores them:
+classifier (:mod:`course_lib.gan.evaluation`) scores them:
 
 * ``IS``: the classifier-based Inception score (10 = every digit classified with certainty and
   all classes equally used);
@@ -55,12 +55,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib import metrics
-from course_lib.config import get_paths, set_seed
 from course_lib.data import load_mnist, make_dataset, to_float
 from course_lib.gan import GAN, GANConfig, from_tanh_range, make_task, to_tanh_range
-from course_lib.plots import image_grid
+from course_lib.gan import evaluation as metrics
+from course_lib.runtime import get_paths, set_seed
 from course_lib.training import TrainConfig, Trainer
+from course_lib.viz.plots import image_grid
 
 N_EVAL = 1000
 TUTORIAL_NOISE_DIM = 100
@@ -68,22 +68,37 @@ TUTORIAL_NOISE_DIM = 100
 
 def tutorial_models() -> tuple[keras.Model, keras.Model]:
     """The tutorial's ``make_generator_model`` and ``make_discriminator_model``, layer for layer."""
-    generator = keras.Sequential([
-        keras.Input((TUTORIAL_NOISE_DIM,)),
-        keras.layers.Dense(7 * 7 * 256, use_bias=False), keras.layers.BatchNormalization(), keras.layers.LeakyReLU(),
-        keras.layers.Reshape((7, 7, 256)),
-        keras.layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
-        keras.layers.BatchNormalization(), keras.layers.LeakyReLU(),
-        keras.layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
-        keras.layers.BatchNormalization(), keras.layers.LeakyReLU(),
-        keras.layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh"),
-    ])
-    discriminator = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(64, 5, strides=2, padding="same"), keras.layers.LeakyReLU(), keras.layers.Dropout(0.3),
-        keras.layers.Conv2D(128, 5, strides=2, padding="same"), keras.layers.LeakyReLU(), keras.layers.Dropout(0.3),
-        keras.layers.Flatten(), keras.layers.Dense(1),
-    ])
+    generator = keras.Sequential(
+        [
+            keras.Input((TUTORIAL_NOISE_DIM,)),
+            keras.layers.Dense(7 * 7 * 256, use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.LeakyReLU(),
+            keras.layers.Reshape((7, 7, 256)),
+            keras.layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.LeakyReLU(),
+            keras.layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.LeakyReLU(),
+            keras.layers.Conv2DTranspose(
+                1, 5, strides=2, padding="same", use_bias=False, activation="tanh"
+            ),
+        ]
+    )
+    discriminator = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(64, 5, strides=2, padding="same"),
+            keras.layers.LeakyReLU(),
+            keras.layers.Dropout(0.3),
+            keras.layers.Conv2D(128, 5, strides=2, padding="same"),
+            keras.layers.LeakyReLU(),
+            keras.layers.Dropout(0.3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1),
+        ]
+    )
     return generator, discriminator
 
 
@@ -91,8 +106,9 @@ class Scorer:
     """IS and FD of 1,000 samples from fixed noise, with the real-vs-real baseline."""
 
     def __init__(self, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> None:
-        self.classifier = metrics.train_classifier(x_train, y_train, epochs=2,
-                                                   cache_dir=get_paths().run_dir("mnist_classifier"))
+        self.classifier = metrics.train_classifier(
+            x_train, y_train, epochs=2, cache_dir=get_paths().run_dir("mnist_classifier")
+        )
         self.x_train = x_train
         self.baseline = metrics.real_vs_real_baseline(self.classifier, x_train, x_test[:N_EVAL])
 
@@ -113,14 +129,23 @@ def run(name: str, step_chunk, sample, batch: int, scorer: Scorer, args, out: Pa
         images = sample()
         score, fd = scorer.score(images)
         last = images
-        print(f"{name:>8}: {train_s / 60:6.2f} min of training, step {steps:6d} "
-              f"({steps * batch / 1000:7.1f}k images), IS {score:5.2f}, FD {fd:7.3f}", flush=True)
+        print(
+            f"{name:>8}: {train_s / 60:6.2f} min of training, step {steps:6d} "
+            f"({steps * batch / 1000:7.1f}k images), IS {score:5.2f}, FD {fd:7.3f}",
+            flush=True,
+        )
         if score >= args.is_threshold and fd <= args.fd_threshold:
             reached = {"minutes": train_s / 60, "steps": steps, "is": score, "fd": fd}
             break
-    image_grid(from_tanh_range(last[:64]), ncols=16,
-               title=f"{name}: step {steps}, {train_s / 60:.1f} min").savefig(out / f"gan_{name}.png", dpi=70)
-    return {"reached": reached, "minutes": train_s / 60, "steps": steps, "images_per_s": steps * batch / train_s}
+    image_grid(
+        from_tanh_range(last[:64]), ncols=16, title=f"{name}: step {steps}, {train_s / 60:.1f} min"
+    ).savefig(out / f"gan_{name}.png", dpi=70)
+    return {
+        "reached": reached,
+        "minutes": train_s / 60,
+        "steps": steps,
+        "images_per_s": steps * batch / train_s,
+    }
 
 
 def tutorial_recipe(x: np.ndarray, seed: int):
@@ -139,7 +164,9 @@ def tutorial_recipe(x: np.ndarray, seed: int):
             real_output = discriminator(images, training=True)
             fake_output = discriminator(generated_images, training=True)
             gen_loss = bce(tf.ones_like(fake_output), fake_output)
-            disc_loss = bce(tf.ones_like(real_output), real_output) + bce(tf.zeros_like(fake_output), fake_output)
+            disc_loss = bce(tf.ones_like(real_output), real_output) + bce(
+                tf.zeros_like(fake_output), fake_output
+            )
         g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
         d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
         g_opt.apply_gradients(zip(g_grads, generator.trainable_variables))
@@ -156,13 +183,24 @@ def tutorial_recipe(x: np.ndarray, seed: int):
     return epoch, lambda: np.asarray(generator(z, training=False)), batch
 
 
-def course_recipe(x: np.ndarray, seed: int, batch: int = 64, learning_rate: float = 2e-4,
-                  filters: tuple[int, int] = (64, 128)):
+def course_recipe(
+    x: np.ndarray,
+    seed: int,
+    batch: int = 64,
+    learning_rate: float = 2e-4,
+    filters: tuple[int, int] = (64, 128),
+):
     set_seed(seed)
     chunk = 100
     gan = GAN(GANConfig(kind="dcgan", filters=filters), seed=seed)
-    task = make_task(gan, keras.optimizers.Adam(learning_rate, beta_1=0.5), keras.optimizers.Adam(learning_rate, beta_1=0.5))
-    trainer = Trainer(task, TrainConfig(epochs=1, steps_per_epoch=chunk, steps_per_execution=50, progress="none"))
+    task = make_task(
+        gan,
+        keras.optimizers.Adam(learning_rate, beta_1=0.5),
+        keras.optimizers.Adam(learning_rate, beta_1=0.5),
+    )
+    trainer = Trainer(
+        task, TrainConfig(epochs=1, steps_per_epoch=chunk, steps_per_execution=50, progress="none")
+    )
     dataset = make_dataset(x, batch_size=batch, seed=seed, repeat=True, drop_remainder=True)
     done = {"epochs": 0}
 
@@ -177,9 +215,15 @@ def course_recipe(x: np.ndarray, seed: int, batch: int = 64, learning_rate: floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recipes", nargs="+", default=["course", "tutorial"], choices=["course", "tutorial"])
-    parser.add_argument("--max-minutes", type=float, default=60.0, help="training-time budget per recipe")
-    parser.add_argument("--eval-every", type=float, default=30.0, help="seconds of training between scores")
+    parser.add_argument(
+        "--recipes", nargs="+", default=["course", "tutorial"], choices=["course", "tutorial"]
+    )
+    parser.add_argument(
+        "--max-minutes", type=float, default=60.0, help="training-time budget per recipe"
+    )
+    parser.add_argument(
+        "--eval-every", type=float, default=30.0, help="seconds of training between scores"
+    )
     parser.add_argument("--is-threshold", type=float, default=5.0)
     parser.add_argument("--fd-threshold", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -192,21 +236,27 @@ def main() -> None:
 
     mnist = load_mnist()
     scorer = Scorer(mnist.x_train, mnist.y_train, mnist.x_test)
-    print(f"classifier baseline, {scorer.baseline}; threshold: IS >= {args.is_threshold} and FD <= "
-          f"{args.fd_threshold}; {len(mnist.x_train):,} training images; TF {tf.__version__}", flush=True)
+    print(
+        f"classifier baseline, {scorer.baseline}; threshold: IS >= {args.is_threshold} and FD <= "
+        f"{args.fd_threshold}; {len(mnist.x_train):,} training images; TF {tf.__version__}",
+        flush=True,
+    )
     x = to_tanh_range(to_float(mnist.x_train))  # (N, 28, 28, 1) in [-1, 1]
     results = {}
     for name in args.recipes:
         if name == "course":
-            step_chunk, sample, batch = course_recipe(x, args.seed, args.course_batch, args.course_lr,
-                                                      tuple(args.course_filters))
+            step_chunk, sample, batch = course_recipe(
+                x, args.seed, args.course_batch, args.course_lr, tuple(args.course_filters)
+            )
         else:
             step_chunk, sample, batch = tutorial_recipe(x, args.seed)
         results[name] = run(name, step_chunk, sample, batch, scorer, args, args.out)
 
     print("\nrecipe    images/s   time to threshold   steps")
     for name, r in results.items():
-        when = f"{r['reached']['minutes']:8.2f} min" if r["reached"] else f"> {r['minutes']:6.2f} min"
+        when = (
+            f"{r['reached']['minutes']:8.2f} min" if r["reached"] else f"> {r['minutes']:6.2f} min"
+        )
         steps = r["reached"]["steps"] if r["reached"] else r["steps"]
         print(f"{name:8} {r['images_per_s']:9.0f}   {when:>17}   {steps:6d}")
     if len(results) == 2:
@@ -214,10 +264,14 @@ def main() -> None:
         if course["reached"]:
             t_course = course["reached"]["minutes"]
             if tutorial["reached"]:
-                print(f"course reaches the threshold {tutorial['reached']['minutes'] / t_course:.1f}x sooner")
+                print(
+                    f"course reaches the threshold {tutorial['reached']['minutes'] / t_course:.1f}x sooner"
+                )
             else:
-                print(f"course reaches the threshold more than {tutorial['minutes'] / t_course:.1f}x sooner "
-                      "(the tutorial recipe did not reach it within the budget)")
+                print(
+                    f"course reaches the threshold more than {tutorial['minutes'] / t_course:.1f}x sooner "
+                    "(the tutorial recipe did not reach it within the budget)"
+                )
 
 
 if __name__ == "__main__":

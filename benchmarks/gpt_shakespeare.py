@@ -14,7 +14,7 @@ on nanoGPT's own 1 MB "tiny Shakespeare" file, as estimated by its ``estimate_lo
 20 random batches). The course's corpus (``course_lib.data.load_shakespeare``) has the same
 length but is a different text, so that 1.88 is not comparable with losses on it.
 
-The two recipes this script trains (the model is the same: ``course_lib.transformer.GPT``,
+The two recipes this script trains (the model is the same: ``course_lib.gpt.GPT``,
 4 blocks, 4 heads, ``d = 128``, context 64, no dropout):
 
 * ``--recipes nanogpt``: nanoGPT's CPU command above -- 2,000 steps of 12 windows, peak
@@ -22,7 +22,7 @@ The two recipes this script trains (the model is the same: ``course_lib.transfor
 * ``--recipes course``: the **course recipe**, exactly the ``student`` profile of chapter 6,
   part 1 (``chapters/06_applications/01_text_generation.ipynb``, its ``RECIPE``): 1,200 steps of
   32 windows, peak learning rate 2e-3, the same 100 warm-up steps and cosine decay to 10 %.
-  (A test, ``tests/test_transformer.py``, checks that the two stay the same.)
+  (A test, ``tests/test_gpt.py``, checks that the two stay the same.)
 
 Both run through ``course_lib.training.Trainer`` with XLA. The script prints the wall time of
 training and the validation loss two ways:
@@ -55,15 +55,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.config import set_seed
 from course_lib.data import lm_dataset, lm_eval_dataset, load_shakespeare
-from course_lib.tokenization import CharTokenizer
+from course_lib.gpt import GPT, GPTConfig, make_optimizer, make_task
+from course_lib.runtime import set_seed
+from course_lib.text.tokenization import CharTokenizer
 from course_lib.training import TrainConfig, Trainer
-from course_lib.transformer import GPT, GPTConfig, make_optimizer, make_task
 
-NANOGPT_REPORTED = {"val_loss": 1.88, "minutes": 3.0, "corpus": "nanoGPT's tiny Shakespeare"}  # its README
-NANOGPT_HERE = {"val_loss": 1.93, "minutes": 3.0,  # maintainers' run of nanoGPT itself, 2026-11-30
-                "corpus": "the course's corpus, this 2-core machine"}
+NANOGPT_REPORTED = {
+    "val_loss": 1.88,
+    "minutes": 3.0,
+    "corpus": "nanoGPT's tiny Shakespeare",
+}  # its README
+NANOGPT_HERE = {
+    "val_loss": 1.93,
+    "minutes": 3.0,  # maintainers' run of nanoGPT itself, 2026-11-30
+    "corpus": "the course's corpus, this 2-core machine",
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,9 @@ class Recipe:
 
 RECIPES = {
     "nanogpt": Recipe(batch_size=12, steps=2000, learning_rate=1e-3),  # nanoGPT's CPU baby GPT
-    "course": Recipe(batch_size=32, steps=1200, learning_rate=2e-3),  # chapter 06, part 1, profile student
+    "course": Recipe(
+        batch_size=32, steps=1200, learning_rate=2e-3
+    ),  # chapter 06, part 1, profile student
 }
 # One run of this script (both recipes, seed 0, XLA) on the project's 2-core CPU without GPU, 2026-12-05,
 # TF 2.21.0, while other jobs shared the machine (load average 8-9): the seed fixes the losses; the minutes
@@ -95,8 +104,12 @@ def make_schedule(recipe: Recipe) -> keras.optimizers.schedules.LearningRateSche
     """nanoGPT's schedule: linear warm-up to the peak, then cosine decay to
     ``min_learning_rate_ratio`` of the peak at the last step."""
     return keras.optimizers.schedules.CosineDecay(
-        0.0, recipe.steps - recipe.warmup_steps, alpha=recipe.min_learning_rate_ratio,
-        warmup_target=recipe.learning_rate, warmup_steps=recipe.warmup_steps)
+        0.0,
+        recipe.steps - recipe.warmup_steps,
+        alpha=recipe.min_learning_rate_ratio,
+        warmup_target=recipe.learning_rate,
+        warmup_steps=recipe.warmup_steps,
+    )
 
 
 def exact_val_loss(model: GPT, val_tokens: np.ndarray, context_length: int) -> float:
@@ -116,26 +129,59 @@ def exact_val_loss(model: GPT, val_tokens: np.ndarray, context_length: int) -> f
     return total / count
 
 
-def estimated_val_loss(model: GPT, val_tokens: np.ndarray, context_length: int, seed: int = 1) -> float:
+def estimated_val_loss(
+    model: GPT, val_tokens: np.ndarray, context_length: int, seed: int = 1
+) -> float:
     """nanoGPT's ``estimate_loss``: the mean loss of 20 random batches of 12 windows."""
     losses = []
     for x, y in lm_dataset(val_tokens, context_length, 12, seed=seed).take(20):
         logits = tf.cast(model(x, training=False), tf.float32)
-        losses.append(float(tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))))
+        losses.append(
+            float(
+                tf.reduce_mean(
+                    tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+                )
+            )
+        )
     return float(np.mean(losses))
 
 
-def run(name: str, recipe: Recipe, train: np.ndarray, val: np.ndarray, vocab_size: int, seed: int,
-        jit: bool) -> dict:
+def run(
+    name: str,
+    recipe: Recipe,
+    train: np.ndarray,
+    val: np.ndarray,
+    vocab_size: int,
+    seed: int,
+    jit: bool,
+) -> dict:
     set_seed(seed)
-    cfg = GPTConfig(vocab_size=vocab_size, context_length=64, n_layer=4, n_head=4, d_model=128, dropout=0.0)
+    cfg = GPTConfig(
+        vocab_size=vocab_size, context_length=64, n_layer=4, n_head=4, d_model=128, dropout=0.0
+    )
     model = GPT(cfg)
     model(np.zeros((1, cfg.context_length), np.int32))  # build the weights
-    task = make_task(model, make_optimizer(model, make_schedule(recipe), weight_decay=recipe.weight_decay,
-                                           beta_2=recipe.beta_2, global_clipnorm=recipe.clipnorm))
+    task = make_task(
+        model,
+        make_optimizer(
+            model,
+            make_schedule(recipe),
+            weight_decay=recipe.weight_decay,
+            beta_2=recipe.beta_2,
+            global_clipnorm=recipe.clipnorm,
+        ),
+    )
     steps_per_epoch = 100
-    trainer = Trainer(task, TrainConfig(epochs=recipe.steps // steps_per_epoch, steps_per_epoch=steps_per_epoch,
-                                        steps_per_execution=50, jit_compile=jit, progress="none"))
+    trainer = Trainer(
+        task,
+        TrainConfig(
+            epochs=recipe.steps // steps_per_epoch,
+            steps_per_epoch=steps_per_epoch,
+            steps_per_execution=50,
+            jit_compile=jit,
+            progress="none",
+        ),
+    )
     dataset = lm_dataset(train, cfg.context_length, recipe.batch_size, seed=seed)
     start = time.perf_counter()
     history = trainer.fit(dataset)
@@ -143,10 +189,18 @@ def run(name: str, recipe: Recipe, train: np.ndarray, val: np.ndarray, vocab_siz
     assert history.stop_reason == "completed", history.message
     exact = exact_val_loss(model, val, cfg.context_length)
     estimate = estimated_val_loss(model, val, cfg.context_length)
-    print(f"{name:8s} batch {recipe.batch_size:3d}, {recipe.steps} steps, peak lr {recipe.learning_rate:g}: "
-          f"{seconds / 60:5.2f} min, train loss (last 100 steps) {history.epochs[-1].train['loss']:.3f}, "
-          f"val loss exact {exact:.3f} / estimate {estimate:.3f} nats per character", flush=True)
-    return {"minutes": seconds / 60, "exact": exact, "estimate": estimate, "params": model.count_params()}
+    print(
+        f"{name:8s} batch {recipe.batch_size:3d}, {recipe.steps} steps, peak lr {recipe.learning_rate:g}: "
+        f"{seconds / 60:5.2f} min, train loss (last 100 steps) {history.epochs[-1].train['loss']:.3f}, "
+        f"val loss exact {exact:.3f} / estimate {estimate:.3f} nats per character",
+        flush=True,
+    )
+    return {
+        "minutes": seconds / 60,
+        "exact": exact,
+        "estimate": estimate,
+        "params": model.count_params(),
+    }
 
 
 def main() -> None:
@@ -154,26 +208,41 @@ def main() -> None:
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-xla", action="store_true", help="train without jit_compile")
-    parser.add_argument("--steps", type=int, help="override the recipes' step counts (a quick smoke test)")
+    parser.add_argument(
+        "--steps", type=int, help="override the recipes' step counts (a quick smoke test)"
+    )
     args = parser.parse_args()
     corpus = load_shakespeare()
     tok = CharTokenizer.from_text(corpus.text)
     train, val = tok.encode(corpus.train), tok.encode(corpus.val)
-    print(f"{corpus.summary()}; {tok.vocab_size} characters; TF {tf.__version__}, {os.cpu_count()} CPUs", flush=True)
-    recipes = {name: dataclasses.replace(RECIPES[name], steps=args.steps) if args.steps else RECIPES[name]
-               for name in args.recipes}
-    results = {name: run(name, recipe, train, val, tok.vocab_size, args.seed, not args.no_xla)
-               for name, recipe in recipes.items()}
-    print(f"\nnanoGPT, reported in its README ({NANOGPT_REPORTED['corpus']}): val loss {NANOGPT_REPORTED['val_loss']} "
-          f"in about {NANOGPT_REPORTED['minutes']:.0f} min")
-    print(f"nanoGPT, measured for the course ({NANOGPT_HERE['corpus']}): val loss about {NANOGPT_HERE['val_loss']} "
-          f"in about {NANOGPT_HERE['minutes']:.0f} min")
+    print(
+        f"{corpus.summary()}; {tok.vocab_size} characters; TF {tf.__version__}, {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    recipes = {
+        name: dataclasses.replace(RECIPES[name], steps=args.steps) if args.steps else RECIPES[name]
+        for name in args.recipes
+    }
+    results = {
+        name: run(name, recipe, train, val, tok.vocab_size, args.seed, not args.no_xla)
+        for name, recipe in recipes.items()
+    }
+    print(
+        f"\nnanoGPT, reported in its README ({NANOGPT_REPORTED['corpus']}): val loss {NANOGPT_REPORTED['val_loss']} "
+        f"in about {NANOGPT_REPORTED['minutes']:.0f} min"
+    )
+    print(
+        f"nanoGPT, measured for the course ({NANOGPT_HERE['corpus']}): val loss about {NANOGPT_HERE['val_loss']} "
+        f"in about {NANOGPT_HERE['minutes']:.0f} min"
+    )
     for name, r in results.items():
         loss = "lower" if r["estimate"] < NANOGPT_HERE["val_loss"] else "not lower"
         time_ = "less" if r["minutes"] < NANOGPT_HERE["minutes"] else "not less"
-        print(f"course GPT, recipe {name!r} ({r['params']:,} parameters): val loss {r['estimate']:.3f} (estimate), "
-              f"{r['exact']:.3f} (exact) in {r['minutes']:.2f} min: estimate {loss} than nanoGPT's on this machine, "
-              f"in {time_} time")
+        print(
+            f"course GPT, recipe {name!r} ({r['params']:,} parameters): val loss {r['estimate']:.3f} (estimate), "
+            f"{r['exact']:.3f} (exact) in {r['minutes']:.2f} min: estimate {loss} than nanoGPT's on this machine, "
+            f"in {time_} time"
+        )
 
 
 if __name__ == "__main__":

@@ -37,16 +37,26 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.config import set_seed
-from course_lib.transformer import GPT, GPTConfig, generate, parameter_count
+from course_lib.gpt import GPT, GPTConfig, generate, parameter_count
+from course_lib.runtime import set_seed
 
 
-def tokens_per_second(model: GPT, prompt: np.ndarray, new_tokens: int, use_cache: bool, repeats: int,
-                      jit: bool) -> tuple[float, float]:
+def tokens_per_second(
+    model: GPT, prompt: np.ndarray, new_tokens: int, use_cache: bool, repeats: int, jit: bool
+) -> tuple[float, float]:
     """``(seconds of the first call, median new tokens/s of the next repeats)``."""
+
     def run(seed: int) -> float:
         start = time.perf_counter()
-        out = generate(model, prompt, new_tokens, temperature=1.0, seed=seed, use_cache=use_cache, jit_compile=jit)
+        out = generate(
+            model,
+            prompt,
+            new_tokens,
+            temperature=1.0,
+            seed=seed,
+            use_cache=use_cache,
+            jit_compile=jit,
+        )
         np.asarray(out)  # wait for the result
         return time.perf_counter() - start
 
@@ -57,32 +67,57 @@ def tokens_per_second(model: GPT, prompt: np.ndarray, new_tokens: int, use_cache
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", type=json.loads, default={},
-                        help="GPTConfig fields as JSON, applied over the defaults below")
+    parser.add_argument(
+        "--config",
+        type=json.loads,
+        default={},
+        help="GPTConfig fields as JSON, applied over the defaults below",
+    )
     parser.add_argument("--context-length", type=int, default=512)
     parser.add_argument("--prompt-tokens", type=int, default=16)
     parser.add_argument("--new-tokens", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--cache-without-xla", action="store_true",
-                        help="also time the cached loop without XLA (slow: no in-place cache updates)")
+    parser.add_argument(
+        "--cache-without-xla",
+        action="store_true",
+        help="also time the cached loop without XLA (slow: no in-place cache updates)",
+    )
     args = parser.parse_args()
-    fields = {"vocab_size": 65, "context_length": args.context_length, "n_layer": 4, "n_head": 4, "d_model": 128}
+    fields = {
+        "vocab_size": 65,
+        "context_length": args.context_length,
+        "n_layer": 4,
+        "n_head": 4,
+        "d_model": 128,
+    }
     cfg = GPTConfig(**{**fields, **args.config})
     set_seed(0)
     model = GPT(cfg)
-    prompt = np.random.default_rng(0).integers(0, cfg.vocab_size, (args.batch_size, args.prompt_tokens))
-    print(f"{cfg}\n{parameter_count(cfg):,} parameters; TF {tf.__version__}, Keras {keras.__version__}, "
-          f"{os.cpu_count()} CPUs; prompt {args.prompt_tokens} tokens, {args.new_tokens} new, "
-          f"batch {args.batch_size}; median of {args.repeats}")
-    runs = [(True, True), (False, True), (False, False)] + ([(True, False)] if args.cache_without_xla else [])
+    prompt = np.random.default_rng(0).integers(
+        0, cfg.vocab_size, (args.batch_size, args.prompt_tokens)
+    )
+    print(
+        f"{cfg}\n{parameter_count(cfg):,} parameters; TF {tf.__version__}, Keras {keras.__version__}, "
+        f"{os.cpu_count()} CPUs; prompt {args.prompt_tokens} tokens, {args.new_tokens} new, "
+        f"batch {args.batch_size}; median of {args.repeats}"
+    )
+    runs = [(True, True), (False, True), (False, False)] + (
+        [(True, False)] if args.cache_without_xla else []
+    )
     rates = {}
     for use_cache, jit in runs:
-        first, rates[use_cache, jit] = tokens_per_second(model, prompt, args.new_tokens, use_cache, args.repeats, jit)
-        print(f"{'cache' if use_cache else 'no cache':>9}, XLA {jit!s:>5}: {rates[use_cache, jit]:10,.1f} "
-              f"new tokens/s per sequence (first call, with compilation: {first:.1f} s)", flush=True)
+        first, rates[use_cache, jit] = tokens_per_second(
+            model, prompt, args.new_tokens, use_cache, args.repeats, jit
+        )
+        print(
+            f"{'cache' if use_cache else 'no cache':>9}, XLA {jit!s:>5}: {rates[use_cache, jit]:10,.1f} "
+            f"new tokens/s per sequence (first call, with compilation: {first:.1f} s)",
+            flush=True,
+        )
     baseline = max(rates[False, True], rates[False, False])
     print(f"cache (XLA) / fastest no-cache: {rates[True, True] / baseline:.1f}x")
+
 
 if __name__ == "__main__":
     main()

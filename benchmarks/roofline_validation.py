@@ -40,6 +40,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf
 
+from course_lib.gpt import GPT, GPTConfig, generate
 from course_lib.hardware import (
     PLANS,
     bound,
@@ -49,7 +50,6 @@ from course_lib.hardware import (
     predict_time,
 )
 from course_lib.hardware.microbench import last_level_cache_bytes
-from course_lib.transformer import GPT, GPTConfig, generate
 
 TINY_GPT = GPTConfig(vocab_size=77, context_length=256, n_layer=4, n_head=4, d_model=128)
 PROMPT_LENGTH = 8
@@ -70,12 +70,18 @@ def decode_seconds_per_token(model: GPT, batch: int, tokens: int, repeats: int) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--plan", default="thorough", choices=list(PLANS))
-    parser.add_argument("--tokens", type=int, default=200, help="new tokens per timed generate call")
-    parser.add_argument("--repeats", type=int, default=5, help="timed generate calls per batch size")
+    parser.add_argument(
+        "--tokens", type=int, default=200, help="new tokens per timed generate call"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed generate calls per batch size"
+    )
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     args = parser.parse_args()
     if PROMPT_LENGTH + args.tokens > TINY_GPT.context_length:
-        parser.error(f"--tokens must be at most {TINY_GPT.context_length - PROMPT_LENGTH} (no cache refill)")
+        parser.error(
+            f"--tokens must be at most {TINY_GPT.context_length - PROMPT_LENGTH} (no cache refill)"
+        )
 
     start = time.perf_counter()
     m = measure_machine(args.plan)
@@ -91,36 +97,71 @@ def main() -> None:
         kind = bound(op, peak, bw)
         applies = predicted >= 10 * dispatch and (kind == "compute" or op.bytes > llc)
         note = "defines P" if r.kind == "matmul" and r.flops_per_second == peak else ""
-        rows.append((f"{r.kind} n={r.size}", op.flops, op.bytes, kind, predicted, r.timing.median, applies, note))
+        rows.append(
+            (
+                f"{r.kind} n={r.size}",
+                op.flops,
+                op.bytes,
+                kind,
+                predicted,
+                r.timing.median,
+                applies,
+                note,
+            )
+        )
 
     model = GPT(TINY_GPT)
     model(tf.zeros([1, PROMPT_LENGTH], tf.int32))  # build the weights
     shape = from_gpt_config(TINY_GPT)
     for batch in args.batches:
-        est = decode_step_time(shape, batch=batch, context=TINY_GPT.context_length, peak_flops=peak,
-                               bandwidth=bw, bytes_per_param=4)
+        est = decode_step_time(
+            shape,
+            batch=batch,
+            context=TINY_GPT.context_length,
+            peak_flops=peak,
+            bandwidth=bw,
+            bytes_per_param=4,
+        )
         measured = decode_seconds_per_token(model, batch, args.tokens, args.repeats)
         applies = est.seconds >= 10 * dispatch and (est.bound == "compute" or est.bytes > llc)
-        rows.append((f"GPT decode B={batch}", est.flops, est.bytes, est.bound, est.seconds, measured, applies,
-                     "fits in cache" if est.bytes <= llc else ""))
+        rows.append(
+            (
+                f"GPT decode B={batch}",
+                est.flops,
+                est.bytes,
+                est.bound,
+                est.seconds,
+                measured,
+                applies,
+                "fits in cache" if est.bytes <= llc else "",
+            )
+        )
 
-    print(f"{'case':<18} {'FLOPs':>9} {'bytes':>9} {'bound':>7} {'predicted':>11} {'measured':>11} "
-          f"{'error':>7}  model applies?")
+    print(
+        f"{'case':<18} {'FLOPs':>9} {'bytes':>9} {'bound':>7} {'predicted':>11} {'measured':>11} "
+        f"{'error':>7}  model applies?"
+    )
     errors: dict[str, list[float]] = {"memory": [], "compute": []}
     for case, flops, nbytes, kind, predicted, measured, applies, note in rows:
         error = predicted / measured - 1
         if applies and not note.startswith("defines"):
             errors[kind].append(abs(error))
-        print(f"{case:<18} {flops:>9.2e} {nbytes:>9.2e} {kind:>7} {predicted * 1e3:>8.3f} ms {measured * 1e3:>8.3f} ms "
-              f"{error:>+7.0%}  {'yes' if applies else 'no'}{', ' + note if note else ''}")
+        print(
+            f"{case:<18} {flops:>9.2e} {nbytes:>9.2e} {kind:>7} {predicted * 1e3:>8.3f} ms {measured * 1e3:>8.3f} ms "
+            f"{error:>+7.0%}  {'yes' if applies else 'no'}{', ' + note if note else ''}"
+        )
     every = errors["memory"] + errors["compute"]
     if every:
-        print(f"\nmedian |error| where the model applies (excluding the case that defines P): "
-              f"{statistics.median(every):.0%} over {len(every)} cases; "
-              f"within 30 %: {sum(e <= 0.3 for e in every)}/{len(every)}")
+        print(
+            f"\nmedian |error| where the model applies (excluding the case that defines P): "
+            f"{statistics.median(every):.0%} over {len(every)} cases; "
+            f"within 30 %: {sum(e <= 0.3 for e in every)}/{len(every)}"
+        )
         for kind, errs in errors.items():
             if errs:
-                print(f"  {kind}-bound: median {statistics.median(errs):.0%} over {len(errs)} cases")
+                print(
+                    f"  {kind}-bound: median {statistics.median(errs):.0%} over {len(errs)} cases"
+                )
     else:
         print("\nno case where the model applies: use a larger plan")
     print(f"total {time.perf_counter() - start:.0f} s")

@@ -27,23 +27,30 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
-from course_lib.config import set_seed  # noqa: E402
-from course_lib.data import load_mnist, make_dataset, to_float  # noqa: E402
-from course_lib.training import TrainConfig, Trainer, supervised_task  # noqa: E402
+from course_lib.data import load_mnist, make_dataset, to_float
+from course_lib.runtime import set_seed
+from course_lib.training import TrainConfig, Trainer, supervised_task
 
 
 def build_model(kind: str) -> keras.Model:
     """An MNIST classifier: ``mlp`` (784-256-256-10) or ``cnn`` (two stride-2 convolutions)."""
     if kind == "mlp":
-        layers = [keras.layers.Flatten(), keras.layers.Dense(256, activation="relu"),
-                  keras.layers.Dense(256, activation="relu"), keras.layers.Dense(10)]
+        layers = [
+            keras.layers.Flatten(),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(256, activation="relu"),
+            keras.layers.Dense(10),
+        ]
     elif kind == "cnn":
-        layers = [keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
-                  keras.layers.Conv2D(64, 3, strides=2, activation="relu"),
-                  keras.layers.Flatten(), keras.layers.Dense(10)]
+        layers = [
+            keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
+            keras.layers.Conv2D(64, 3, strides=2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ]
     else:
         raise ValueError(f"unknown model {kind!r}: choose mlp or cnn")
     return keras.Sequential([keras.Input((28, 28, 1)), *layers])
@@ -93,15 +100,20 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=6, help="epochs per side (first one dropped)")
     parser.add_argument("--steps-per-execution", type=int, default=10)
-    parser.add_argument("--jit", action="store_true", help="XLA for the course loop's gradient step")
+    parser.add_argument(
+        "--jit", action="store_true", help="XLA for the course loop's gradient step"
+    )
     args = parser.parse_args()
 
     mnist = load_mnist()
-    data = make_dataset(to_float(mnist.x_train), mnist.y_train.astype("int32"),
-                        batch_size=args.batch_size, seed=0)
+    data = make_dataset(
+        to_float(mnist.x_train), mnist.y_train.astype("int32"), batch_size=args.batch_size, seed=0
+    )
     n = len(mnist.x_train)
-    print(f"model {args.model}, batch {args.batch_size}, {n} examples per epoch, "
-          f"TF {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs")
+    print(
+        f"model {args.model}, batch {args.batch_size}, {n} examples per epoch, "
+        f"TF {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs"
+    )
 
     models = []
     for _ in range(3):
@@ -109,8 +121,12 @@ def main() -> None:
         models.append(build_model(args.model))
     textbook_step, iterator_step = make_step(models[0]), make_step(models[1])
     task = supervised_task(models[2], per_example_loss, keras.optimizers.Adam(1e-3))
-    trainer = Trainer(task, TrainConfig(steps_per_execution=args.steps_per_execution,
-                                        jit_compile=args.jit, progress="none"))
+    trainer = Trainer(
+        task,
+        TrainConfig(
+            steps_per_execution=args.steps_per_execution, jit_compile=args.jit, progress="none"
+        ),
+    )
     steps = int(data.cardinality())
     iterator = iter(data.repeat())
 
@@ -125,11 +141,15 @@ def main() -> None:
     rate = {k: n / statistics.median(v) for k, v in seconds.items()}
     print(f"textbook tf.function loop       : {rate['textbook']:10,.0f} examples/s")
     print(f"same step, one repeated iterator: {rate['iterator']:10,.0f} examples/s")
-    print(f"course_lib.training             : {rate['course']:10,.0f} examples/s "
-          f"(steps_per_execution={args.steps_per_execution}, jit={args.jit})")
+    print(
+        f"course_lib.training             : {rate['course']:10,.0f} examples/s "
+        f"(steps_per_execution={args.steps_per_execution}, jit={args.jit})"
+    )
     print(f"ratio course / textbook         : {rate['course'] / rate['textbook']:10.3f}")
-    print(f"ratio course / same iterator    : {rate['course'] / rate['iterator']:10.3f}"
-          f"   (medians of {args.rounds - 1} epochs each)")
+    print(
+        f"ratio course / same iterator    : {rate['course'] / rate['iterator']:10.3f}"
+        f"   (medians of {args.rounds - 1} epochs each)"
+    )
 
 
 if __name__ == "__main__":

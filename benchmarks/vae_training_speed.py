@@ -33,8 +33,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.config import set_seed
 from course_lib.data import binarize_static, load_mnist, make_dataset, to_float
+from course_lib.runtime import set_seed
 from course_lib.training import TrainConfig, Trainer
 from course_lib.vae import VAE, VAEConfig, make_task
 
@@ -43,21 +43,25 @@ LATENT_DIM = 2
 
 def tutorial_models() -> tuple[keras.Model, keras.Model]:
     """The tutorial's encoder and decoder, layer for layer."""
-    encoder = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
-        keras.layers.Conv2D(64, 3, strides=2, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(2 * LATENT_DIM),
-    ])
-    decoder = keras.Sequential([
-        keras.Input((LATENT_DIM,)),
-        keras.layers.Dense(7 * 7 * 32, activation="relu"),
-        keras.layers.Reshape((7, 7, 32)),
-        keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu"),
-        keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu"),
-        keras.layers.Conv2DTranspose(1, 3, strides=1, padding="same"),
-    ])
+    encoder = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
+            keras.layers.Conv2D(64, 3, strides=2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2 * LATENT_DIM),
+        ]
+    )
+    decoder = keras.Sequential(
+        [
+            keras.Input((LATENT_DIM,)),
+            keras.layers.Dense(7 * 7 * 32, activation="relu"),
+            keras.layers.Reshape((7, 7, 32)),
+            keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2DTranspose(1, 3, strides=1, padding="same"),
+        ]
+    )
     return encoder, decoder
 
 
@@ -69,7 +73,9 @@ def tutorial_step(encoder: keras.Model, decoder: keras.Model, jit: bool):
     log2pi = tf.math.log(2.0 * np.pi)
 
     def log_normal_pdf(sample, mean, logvar):
-        return tf.reduce_sum(-0.5 * ((sample - mean) ** 2.0 * tf.exp(-logvar) + logvar + log2pi), axis=1)
+        return tf.reduce_sum(
+            -0.5 * ((sample - mean) ** 2.0 * tf.exp(-logvar) + logvar + log2pi), axis=1
+        )
 
     def step(x):
         with tf.GradientTape() as tape:
@@ -78,7 +84,9 @@ def tutorial_step(encoder: keras.Model, decoder: keras.Model, jit: bool):
             x_logit = decoder(z)
             cross_ent = tf.nn.sigmoid_cross_entropy_with_logits(logits=x_logit, labels=x)
             logpx_z = -tf.reduce_sum(cross_ent, axis=[1, 2, 3])
-            loss = -tf.reduce_mean(logpx_z + log_normal_pdf(z, 0.0, 0.0) - log_normal_pdf(z, mean, logvar))
+            loss = -tf.reduce_mean(
+                logpx_z + log_normal_pdf(z, 0.0, 0.0) - log_normal_pdf(z, mean, logvar)
+            )
         optimizer.apply(tape.gradient(loss, variables), variables)
         return loss
 
@@ -101,37 +109,52 @@ def compare(x: np.ndarray, batch_size: int, jit: bool, rounds: int) -> dict[str,
     step = tutorial_step(*tutorial_models(), jit=jit)
     set_seed(0)
     vae = VAE(VAEConfig(latent_dim=LATENT_DIM, kind="conv"))
-    trainer = Trainer(make_task(vae, keras.optimizers.Adam(1e-4)),
-                      TrainConfig(jit_compile=jit, progress="none"))
+    trainer = Trainer(
+        make_task(vae, keras.optimizers.Adam(1e-4)), TrainConfig(jit_compile=jit, progress="none")
+    )
     tutorial_epoch(step, data)  # round 1: tracing and compiling, not counted
     trainer.fit(data, epochs=1)
     tutorial_s, course_s = [], []
     for epoch in range(2, rounds + 1):
         tutorial_s.append(tutorial_epoch(step, data))
         course_s.append(trainer.fit(data, epochs=epoch).epochs[-1].seconds)
-    return {"tutorial": len(x) / statistics.median(tutorial_s), "course": len(x) / statistics.median(course_s)}
+    return {
+        "tutorial": len(x) / statistics.median(tutorial_s),
+        "course": len(x) / statistics.median(course_s),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=4, help="epochs per side and setting (first dropped)")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="epochs per side and setting (first dropped)"
+    )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
     args = parser.parse_args()
     mnist = load_mnist()
     x = binarize_static(to_float(mnist.x_train))  # (N, 28, 28, 1) float32 0/1, as in the tutorial
-    print(f"{len(x)} images per epoch ({mnist.source}), TF {tf.__version__}, Keras {keras.__version__}, "
-          f"{os.cpu_count()} CPUs; medians of {args.rounds - 1} epochs")
-    print(f"{'batch':>5} {'XLA':>5} {'tutorial img/s':>15} {'course img/s':>13} {'course/tutorial':>16}")
+    print(
+        f"{len(x)} images per epoch ({mnist.source}), TF {tf.__version__}, Keras {keras.__version__}, "
+        f"{os.cpu_count()} CPUs; medians of {args.rounds - 1} epochs"
+    )
+    print(
+        f"{'batch':>5} {'XLA':>5} {'tutorial img/s':>15} {'course img/s':>13} {'course/tutorial':>16}"
+    )
     results = {}
     for batch_size in args.batch_sizes:
         for jit in (False, True):
             r = results[batch_size, jit] = compare(x, batch_size, jit, args.rounds)
-            print(f"{batch_size:>5} {jit!s:>5} {r['tutorial']:>15,.0f} {r['course']:>13,.0f} "
-                  f"{r['course'] / r['tutorial']:>16.2f}", flush=True)
+            print(
+                f"{batch_size:>5} {jit!s:>5} {r['tutorial']:>15,.0f} {r['course']:>13,.0f} "
+                f"{r['course'] / r['tutorial']:>16.2f}",
+                flush=True,
+            )
     for batch_size in args.batch_sizes:
         best = max(results[batch_size, j]["course"] for j in (False, True))
-        print(f"batch {batch_size}: course's best setting vs the tutorial as written (no XLA): "
-              f"{best / results[batch_size, False]['tutorial']:.2f}x")
+        print(
+            f"batch {batch_size}: course's best setting vs the tutorial as written (no XLA): "
+            f"{best / results[batch_size, False]['tutorial']:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""``python -m course_lib <command>``: see :mod:`course_lib.cli`."""
+"""``python -m course_lib <command>``: see :mod:`course_lib.runtime.cli`."""
 
 import sys
 
-from .cli import main
+from course_lib.runtime.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

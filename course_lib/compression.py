@@ -48,14 +48,18 @@ def quantize_int8(w, channel_axis: int | None = -1) -> tuple[np.ndarray, np.ndar
     """
     w = np.asarray(w)
     if w.ndim == 0 or not np.issubdtype(w.dtype, np.floating):
-        raise ValueError(f"w must be a float array with at least one axis, got dtype {w.dtype}, shape {w.shape}")
+        raise ValueError(
+            f"w must be a float array with at least one axis, got dtype {w.dtype}, shape {w.shape}"
+        )
     if not np.all(np.isfinite(w)):
         raise ValueError("w contains NaN or infinity; it cannot be quantised")
     if channel_axis is None:
         reduce_axes = tuple(range(w.ndim))
     else:
         if not -w.ndim <= channel_axis < w.ndim:
-            raise ValueError(f"channel_axis {channel_axis} is out of range for w of shape {w.shape}")
+            raise ValueError(
+                f"channel_axis {channel_axis} is out of range for w of shape {w.shape}"
+            )
         reduce_axes = tuple(a for a in range(w.ndim) if a != channel_axis % w.ndim)
     scale = (np.max(np.abs(w), axis=reduce_axes, keepdims=True) / INT8_MAX).astype(np.float32)
     s64 = scale.astype(np.float64)
@@ -86,10 +90,16 @@ def _matrices(model: keras.Model, kinds: tuple[type, ...]) -> dict[int, tuple[st
             wanted[id(layer.kernel)] = -1
         elif isinstance(layer, keras.layers.Embedding) and keras.layers.Embedding in kinds:
             wanted[id(layer.embeddings)] = 0
-    found = {i: (v.path.split("/", 1)[-1], wanted[id(v)]) for i, v in enumerate(model.weights) if id(v) in wanted}
+    found = {
+        i: (v.path.split("/", 1)[-1], wanted[id(v)])
+        for i, v in enumerate(model.weights)
+        if id(v) in wanted
+    }
     if not any(axis == -1 for _, axis in found.values()):
-        raise ValueError(f"{type(model).__name__} has no keras.layers.Dense layer: nothing to quantise or prune "
-                         "(this module handles Dense kernels and Embedding matrices)")
+        raise ValueError(
+            f"{type(model).__name__} has no keras.layers.Dense layer: nothing to quantise or prune "
+            "(this module handles Dense kernels and Embedding matrices)"
+        )
     return found
 
 
@@ -126,12 +136,16 @@ class QuantizedWeights:
     @property
     def size_bytes(self) -> int:
         """Bytes of the compressed model: int8 matrices, their scales, the float32 rest."""
-        return sum(t.nbytes for t in self.quantized.values()) + sum(a.nbytes for a in self.kept.values())
+        return sum(t.nbytes for t in self.quantized.values()) + sum(
+            a.nbytes for a in self.kept.values()
+        )
 
     @property
     def float32_bytes(self) -> int:
         """Bytes of the same weights all in float32 (4 per parameter)."""
-        return sum(t.float32_bytes for t in self.quantized.values()) + sum(a.nbytes for a in self.kept.values())
+        return sum(t.float32_bytes for t in self.quantized.values()) + sum(
+            a.nbytes for a in self.kept.values()
+        )
 
     @property
     def ratio(self) -> float:
@@ -146,15 +160,22 @@ class QuantizedWeights:
         for i, t in self.quantized.items():
             w = np.asarray(weights[i].numpy(), np.float64)
             diff = w - t.dequantize()
-            out[t.path] = {"max_abs": float(np.max(np.abs(diff))), "half_step": float(np.max(t.scale)) / 2,
-                           "relative": float(np.linalg.norm(diff) / max(np.linalg.norm(w), 1e-30))}
+            out[t.path] = {
+                "max_abs": float(np.max(np.abs(diff))),
+                "half_step": float(np.max(t.scale)) / 2,
+                "relative": float(np.linalg.norm(diff) / max(np.linalg.norm(w), 1e-30)),
+            }
         return out
 
 
 def quantize_model_weights(model: keras.Model, include_embeddings: bool = True) -> QuantizedWeights:
     """Quantise every Dense kernel (per column) and, with ``include_embeddings``, every
     Embedding matrix (per row) of ``model`` to int8; keep every other weight in float32."""
-    kinds = (keras.layers.Dense, keras.layers.Embedding) if include_embeddings else (keras.layers.Dense,)
+    kinds = (
+        (keras.layers.Dense, keras.layers.Embedding)
+        if include_embeddings
+        else (keras.layers.Dense,)
+    )
     matrices = _matrices(model, kinds)
     quantized, kept = {}, {}
     for i, v in enumerate(model.weights):
@@ -169,9 +190,11 @@ def quantize_model_weights(model: keras.Model, include_embeddings: bool = True) 
 
 def copy_model(model: keras.Model) -> keras.Model:
     """A new model of the same class and configuration (``type(model)(model.cfg)``, as for
-    :class:`~course_lib.transformer.GPT`) holding a copy of ``model``'s weights."""
+    :class:`~course_lib.gpt.GPT`) holding a copy of ``model``'s weights."""
     if not hasattr(model, "cfg"):
-        raise ValueError(f"copy_model needs a model built from a config (model.cfg), got {type(model).__name__}")
+        raise ValueError(
+            f"copy_model needs a model built from a config (model.cfg), got {type(model).__name__}"
+        )
     twin = type(model)(model.cfg)
     twin.set_weights(model.get_weights())
     return twin
@@ -183,8 +206,10 @@ def apply_dequantized(model: keras.Model, qweights: QuantizedWeights) -> keras.M
     twin = copy_model(model)
     for i, t in qweights.quantized.items():
         if tuple(twin.weights[i].shape) != t.q.shape:
-            raise ValueError(f"{t.path}: quantised shape {t.q.shape} does not match the model's "
-                             f"{tuple(twin.weights[i].shape)}; quantise this model, not another one")
+            raise ValueError(
+                f"{t.path}: quantised shape {t.q.shape} does not match the model's "
+                f"{tuple(twin.weights[i].shape)}; quantise this model, not another one"
+            )
         twin.weights[i].assign(t.dequantize())
     return twin
 
@@ -195,9 +220,15 @@ def magnitude_prune(model: keras.Model, sparsity: float) -> dict[str, np.ndarray
     kernel of ``n`` entries (per layer; ties broken by position). Returns ``{path: mask}``,
     float32 masks of the kernels' shapes, 1 = kept, 0 = pruned. Embeddings, biases and
     LayerNorms are untouched. ``sparsity`` must be in ``[0, 1)``."""
-    if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)) or not 0.0 <= sparsity < 1.0:
-        raise ValueError(f"sparsity must be a number in [0, 1) (the fraction of each kernel set to zero), "
-                         f"got {sparsity!r}")
+    if (
+        isinstance(sparsity, bool)
+        or not isinstance(sparsity, (int, float))
+        or not 0.0 <= sparsity < 1.0
+    ):
+        raise ValueError(
+            f"sparsity must be a number in [0, 1) (the fraction of each kernel set to zero), "
+            f"got {sparsity!r}"
+        )
     masks = {}
     for i, (path, _) in _matrices(model, (keras.layers.Dense,)).items():
         v = model.weights[i]
@@ -225,16 +256,26 @@ def global_threshold_sparsities(model: keras.Model, sparsity: float) -> dict[str
     zero, if it removed the fraction ``sparsity`` of all their weights together (the model is
     not changed). Compare with :func:`magnitude_prune`, which zeroes ``sparsity`` of every kernel:
     with one threshold, kernels whose weights are small overall lose much more than the rest."""
-    if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)) or not 0.0 <= sparsity < 1.0:
-        raise ValueError(f"sparsity must be a number in [0, 1) (the fraction of all kernel weights set to zero), "
-                         f"got {sparsity!r}")
-    kernels = {path: np.abs(model.weights[i].numpy()).ravel()
-               for i, (path, _) in _matrices(model, (keras.layers.Dense,)).items()}
+    if (
+        isinstance(sparsity, bool)
+        or not isinstance(sparsity, (int, float))
+        or not 0.0 <= sparsity < 1.0
+    ):
+        raise ValueError(
+            f"sparsity must be a number in [0, 1) (the fraction of all kernel weights set to zero), "
+            f"got {sparsity!r}"
+        )
+    kernels = {
+        path: np.abs(model.weights[i].numpy()).ravel()
+        for i, (path, _) in _matrices(model, (keras.layers.Dense,)).items()
+    }
     everything = np.concatenate(list(kernels.values()))
     k = round(sparsity * everything.size)
     if k == 0:
-        return {path: 0.0 for path in kernels}
-    threshold = np.sort(everything, kind="stable")[k - 1]  # the k-th smallest |w|: zero everything <= it
+        return dict.fromkeys(kernels, 0.0)
+    threshold = np.sort(everything, kind="stable")[
+        k - 1
+    ]  # the k-th smallest |w|: zero everything <= it
     return {path: float(np.mean(w <= threshold)) for path, w in kernels.items()}
 
 
@@ -301,14 +342,17 @@ def _matvec_functions(d_in: int, d_out: int, jit_compile: bool, seed: int):
     rng = np.random.default_rng(seed)
     w = rng.normal(0.0, 0.02, (d_in, d_out)).astype(np.float32)
     q_np, s_np = quantize_int8(w)
-    x, w_t, q, s = (tf.constant(a) for a in (rng.normal(size=(1, d_in)).astype(np.float32), w, q_np, s_np))
+    x, w_t, q, s = (
+        tf.constant(a) for a in (rng.normal(size=(1, d_in)).astype(np.float32), w, q_np, s_np)
+    )
     f32 = tf.function(lambda: tf.matmul(x, w_t), jit_compile=jit_compile)
     i8 = tf.function(lambda: tf.matmul(x, tf.cast(q, tf.float32)) * s, jit_compile=jit_compile)
     return f32, i8
 
 
-def matvec_int8_vs_float32(d_in: int, d_out: int, *, jit_compile: bool = True, repeats: int = 7,
-                           seed: int = 0) -> MatvecTiming:
+def matvec_int8_vs_float32(
+    d_in: int, d_out: int, *, jit_compile: bool = True, repeats: int = 7, seed: int = 0
+) -> MatvecTiming:
     """Time a memory-bound matrix-vector product (2 FLOPs per weight, 1 read per weight) with
     float32 weights and with int8 weights plus per-column scales, in TensorFlow on this device.
     Whether int8 is faster depends on how the ``cast`` is compiled: fused into the product
@@ -318,9 +362,15 @@ def matvec_int8_vs_float32(d_in: int, d_out: int, *, jit_compile: bool = True, r
 
     _check_dims(d_in, d_out)
     f32, i8 = _matvec_functions(d_in, d_out, jit_compile, seed)
-    np.testing.assert_allclose(i8().numpy(), f32().numpy(), atol=0.05 * float(np.abs(f32().numpy()).max()))
-    return MatvecTiming(d_in, d_out, time_op(f32, warmup=2, repeats=repeats).median,
-                        time_op(i8, warmup=2, repeats=repeats).median)
+    np.testing.assert_allclose(
+        i8().numpy(), f32().numpy(), atol=0.05 * float(np.abs(f32().numpy()).max())
+    )
+    return MatvecTiming(
+        d_in,
+        d_out,
+        time_op(f32, warmup=2, repeats=repeats).median,
+        time_op(i8, warmup=2, repeats=repeats).median,
+    )
 
 
 def int8_matvec_hlo(d_in: int = 512, d_out: int = 256, *, precision: str = "int8") -> str:
@@ -340,6 +390,10 @@ def convert_fused_into_dot(hlo: str) -> bool:
     to float inside the same fused computation as a ``dot``: then the product reads the int8
     array directly and no float32 copy of the weights is written to memory."""
     computations = re.split(r"\n(?=\S)", hlo)  # one block per computation (indented bodies)
-    return any(re.search(r"=\s*f32\[[^\]]*\][^=]*\bconvert\(", block) and " dot(" in block
-               and re.search(r"\bs8\[", block) and block.lstrip().startswith("%fused")
-               for block in computations)
+    return any(
+        re.search(r"=\s*f32\[[^\]]*\][^=]*\bconvert\(", block)
+        and " dot(" in block
+        and re.search(r"\bs8\[", block)
+        and block.lstrip().startswith("%fused")
+        for block in computations
+    )

@@ -1,4 +1,4 @@
-"""course_lib.cli: ``python -m course_lib`` commands, exit codes, and a fast ``--help``."""
+"""course_lib.runtime.cli: ``python -m course_lib`` commands, exit codes, and a fast ``--help``."""
 
 from __future__ import annotations
 
@@ -9,17 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from course_lib import cli
+from course_lib.runtime import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_module(*args: str, **env: str) -> subprocess.CompletedProcess:
     """``python -m course_lib *args`` in a fresh interpreter, with the course's variables cleared."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_") and k != "TF_CONFIG"}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("COURSE_") and k != "TF_CONFIG"
+    }
     clean.update(PYTHONPATH=str(ROOT), **env)
-    return subprocess.run([sys.executable, "-m", "course_lib", *args], cwd=ROOT, env=clean,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "course_lib", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -39,15 +47,21 @@ def test_help_exits_0_and_lists_doctor_and_profiles():
 def test_help_does_not_import_tensorflow_or_keras():
     code = (
         "import sys\n"
-        "from course_lib.cli import main\n"
+        "from course_lib.runtime.cli import main\n"
         "try:\n"
         "    main(['--help'])\n"
         "except SystemExit as e:\n"
         "    assert e.code == 0, e.code\n"
         "print('imported:', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("imported: []")
 
@@ -101,8 +115,9 @@ def test_profiles_lists_the_three_profiles_and_marks_the_selected_one(clean_env,
     clean_env.setenv("COURSE_PROFILE", "ci")
     assert cli.main(["profiles"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[1] if line.startswith(" *") else line.split()[0] for line in lines[1:4]] == [
-        "ci", "student", "full"]
+    assert [
+        line.split()[1] if line.startswith(" *") else line.split()[0] for line in lines[1:4]
+    ] == ["ci", "student", "full"]
     assert lines[1].startswith(" * ci") and not lines[2].startswith(" *")
     assert "all" in lines[3]  # full: no cap on examples
 

@@ -24,7 +24,7 @@ from course_lib.compression import (
     quantize_model_weights,
     sparsity_of,
 )
-from course_lib.transformer import GPT, GPTConfig
+from course_lib.gpt import GPT, GPTConfig
 
 TINY = GPTConfig(vocab_size=11, context_length=8, n_layer=2, n_head=2, d_model=16)
 
@@ -53,7 +53,10 @@ def test_int8_shapes_dtypes_and_one_scale_per_output_column():
     assert scale.shape == (20,) and scale.dtype == np.float32
     np.testing.assert_allclose(scale, np.abs(w).max(axis=0) / 127, rtol=1e-6)
     q_rows, scale_rows = quantize_int8(w, channel_axis=0)
-    assert scale_rows.shape == (48,) and dequantize(q_rows, scale_rows, channel_axis=0).shape == (48, 20)
+    assert scale_rows.shape == (48,) and dequantize(q_rows, scale_rows, channel_axis=0).shape == (
+        48,
+        20,
+    )
     _, scale_all = quantize_int8(w, channel_axis=None)
     assert scale_all.shape == () and np.isclose(scale_all, np.abs(w).max() / 127)
 
@@ -61,7 +64,9 @@ def test_int8_shapes_dtypes_and_one_scale_per_output_column():
 def test_int8_values_stay_in_minus_127_to_127_and_each_column_reaches_the_end():
     q, _ = quantize_int8(kernel() * 1000)
     assert q.min() >= -127 and q.max() <= 127
-    assert np.all(np.abs(q.astype(int)).max(axis=0) == 127)  # the largest |w| of a column maps to +-127
+    assert np.all(
+        np.abs(q.astype(int)).max(axis=0) == 127
+    )  # the largest |w| of a column maps to +-127
 
 
 def test_an_all_zero_column_quantises_to_zeros_without_dividing_by_zero():
@@ -92,7 +97,9 @@ def test_model_size_counts_every_parameter_once_and_keeps_biases_and_layernorms_
     n_scale = sum(t.scale.size for t in qw.quantized.values())
     n_kept = tiny.count_params() - n_matrix
     assert qw.size_bytes == n_matrix + 4 * n_scale + 4 * n_kept
-    assert all(a.ndim == 1 and a.dtype == np.float32 for a in qw.kept.values())  # biases, LayerNorms
+    assert all(
+        a.ndim == 1 and a.dtype == np.float32 for a in qw.kept.values()
+    )  # biases, LayerNorms
     paths = {t.path for t in qw.quantized.values()}
     assert "token_embedding/embeddings" in paths and len(paths) == 2 + 4 * TINY.n_layer
     assert 1 < qw.ratio < 4
@@ -111,7 +118,9 @@ def test_dequantized_copy_holds_q_times_scale_and_leaves_the_original_untouched(
     errors = qw.errors(tiny)
     assert all(e["max_abs"] <= e["half_step"] * (1 + 1e-6) for e in errors.values())
     x = np.random.default_rng(0).integers(0, TINY.vocab_size, (2, 8)).astype(np.int32)
-    np.testing.assert_allclose(twin(x).numpy(), tiny(x).numpy(), atol=0.05)  # int8 barely changes the logits
+    np.testing.assert_allclose(
+        twin(x).numpy(), tiny(x).numpy(), atol=0.05
+    )  # int8 barely changes the logits
 
 
 @pytest.mark.parametrize("sparsity", [0.0, 0.1, 0.3, 0.5, 0.9])
@@ -132,7 +141,9 @@ def test_pruning_zeros_the_smallest_magnitudes_and_keeps_the_other_weights_uncha
         if path in masks:
             kept, dropped = masks[path] == 1, masks[path] == 0
             assert np.all(value[dropped] == 0)
-            np.testing.assert_array_equal(value[kept], original[path][kept])  # untouched weights unchanged
+            np.testing.assert_array_equal(
+                value[kept], original[path][kept]
+            )  # untouched weights unchanged
             assert np.abs(original[path][dropped]).max() <= np.abs(original[path][kept]).min()
         else:  # embeddings, biases, LayerNorms
             np.testing.assert_array_equal(value, original[path])
@@ -240,7 +251,9 @@ ENTRY %main (arg0.1: s8[8,4], arg1.1: f32[1,8]) -> f32[1,4] {
 
 def test_convert_fused_into_dot_reads_an_hlo_module():
     assert convert_fused_into_dot(FUSED)
-    assert not convert_fused_into_dot(UNFUSED)  # the float32 copy of W is written, then a separate dot reads it
+    assert not convert_fused_into_dot(
+        UNFUSED
+    )  # the float32 copy of W is written, then a separate dot reads it
 
 
 def test_int8_matvec_hlo_is_the_compiled_program_of_both_products():

@@ -1,4 +1,4 @@
-"""course_lib.devices: choices are tested on fake hardware; runtime functions on this CPU."""
+"""course_lib.runtime.devices: choices are tested on fake hardware; runtime functions on this CPU."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from course_lib import devices
-from course_lib.devices import DeviceInfo, HardwareDescription
+from course_lib.runtime import devices
+from course_lib.runtime.devices import DeviceInfo, HardwareDescription
 
 ROOT = Path(__file__).resolve().parent.parent
 GIB = 1024**3
@@ -22,7 +22,9 @@ def cpu() -> DeviceInfo:
     return DeviceInfo("/physical_device:CPU:0", "CPU", "Fake CPU")
 
 
-def gpu(index: int, model: str, cc: tuple[int, int] | None, memory_gib: float | None = None) -> DeviceInfo:
+def gpu(
+    index: int, model: str, cc: tuple[int, int] | None, memory_gib: float | None = None
+) -> DeviceInfo:
     memory = None if memory_gib is None else int(memory_gib * GIB)
     return DeviceInfo(f"/physical_device:GPU:{index}", "GPU", model, cc, memory)
 
@@ -42,8 +44,15 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (TF's devices can only be configured at startup)."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "COURSE_PRECISION")}
     full_env.update(PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2", **env)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=False, cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        check=False,
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -62,6 +71,7 @@ def restore_policy():
 
 
 # --- pure choices on fake hardware -------------------------------------------------------
+
 
 def test_a100_gets_mixed_bfloat16_and_one_device_strategy():
     hw = machine(A100)
@@ -82,7 +92,10 @@ def test_two_h100_get_mirrored_strategy_and_mixed_bfloat16():
 def test_t4_with_a100_gets_mixed_float16_which_both_support():
     hw = machine(T4, gpu(1, A100.model, (8, 0)))
     assert devices.choose_precision(hw) == "mixed_float16"
-    assert devices.choose_precision(machine(gpu(0, A100.model, (8, 0)), gpu(1, T4.model, (7, 5)))) == "mixed_float16"
+    assert (
+        devices.choose_precision(machine(gpu(0, A100.model, (8, 0)), gpu(1, T4.model, (7, 5))))
+        == "mixed_float16"
+    )
 
 
 def test_k80_gets_float32():
@@ -101,21 +114,33 @@ def test_cpu_only_gets_default_strategy_and_float32():
 def test_tpu_host_is_treated_like_cpu_host():
     hw = HardwareDescription((cpu(), DeviceInfo("/physical_device:TPU:0", "TPU")))
     assert hw.tpus and not hw.gpus
-    assert (devices.choose_strategy_kind(hw), devices.choose_precision(hw)) == ("default", "float32")
+    assert (devices.choose_strategy_kind(hw), devices.choose_precision(hw)) == (
+        "default",
+        "float32",
+    )
 
 
 def test_two_workers_give_multi_worker_even_with_gpus():
     assert devices.choose_strategy_kind(machine(workers=2)) == "multi_worker"
-    assert devices.choose_strategy_kind(machine(A100, gpu(1, A100.model, (8, 0)), workers=2)) == "multi_worker"
+    assert (
+        devices.choose_strategy_kind(machine(A100, gpu(1, A100.model, (8, 0)), workers=2))
+        == "multi_worker"
+    )
 
 
 def test_tf_config_with_two_workers_counts_two():
-    config = {"cluster": {"worker": ["host1:2222", "host2:2222"]}, "task": {"type": "worker", "index": 0}}
+    config = {
+        "cluster": {"worker": ["host1:2222", "host2:2222"]},
+        "task": {"type": "worker", "index": 0},
+    }
     assert devices.parse_tf_config(json.dumps(config)) == 2
 
 
 def test_tf_config_chief_counts_as_a_worker():
-    config = {"cluster": {"chief": ["c:1"], "worker": ["w:1", "w:2"]}, "task": {"type": "chief", "index": 0}}
+    config = {
+        "cluster": {"chief": ["c:1"], "worker": ["w:1", "w:2"]},
+        "task": {"type": "chief", "index": 0},
+    }
     assert devices.parse_tf_config(json.dumps(config)) == 3
 
 
@@ -124,7 +149,9 @@ def test_unset_or_empty_tf_config_means_one_worker(text):
     assert devices.parse_tf_config(text) == 1
 
 
-@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"cluster": []}', '{"cluster": {"worker": "h:1"}}'])
+@pytest.mark.parametrize(
+    "text", ["{not json", "[1, 2]", '{"cluster": []}', '{"cluster": {"worker": "h:1"}}']
+)
 def test_malformed_tf_config_raises_value_error(text):
     with pytest.raises(ValueError, match="TF_CONFIG"):
         devices.parse_tf_config(text)
@@ -158,7 +185,9 @@ def test_invalid_precision_override_raises_listing_valid_values(bad):
 def test_course_precision_environment_variable_is_read_and_validated(clean_env):
     assert devices.precision_override_from_env() is None
     clean_env.setenv("COURSE_PRECISION", "mixed_float16")
-    assert devices.choose_precision(CPU_ONLY, devices.precision_override_from_env()) == "mixed_float16"
+    assert (
+        devices.choose_precision(CPU_ONLY, devices.precision_override_from_env()) == "mixed_float16"
+    )
     clean_env.setenv("COURSE_PRECISION", "half")
     with pytest.raises(ValueError, match="COURSE_PRECISION"):
         devices.RuntimeSetup.setup()
@@ -168,12 +197,15 @@ def test_gpu_memory_comes_from_nvidia_smi_only_when_names_match_tf(monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     monkeypatch.setattr(devices.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
     out = "NVIDIA A100-SXM4-40GB, 40960\nTesla T4, 15360\n"
-    monkeypatch.setattr(devices.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, out, ""))
+    monkeypatch.setattr(
+        devices.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, out, "")
+    )
     assert devices._gpu_memory(["NVIDIA A100-SXM4-40GB", "Tesla T4"]) == [40 * GIB, 15 * GIB]
     assert devices._gpu_memory(["Tesla T4", "NVIDIA A100-SXM4-40GB"]) == [None, None]
 
 
 # --- report ---------------------------------------------------------------------------------
+
 
 def test_report_contains_tf_version_and_float32(clean_env):
     import tensorflow as tf
@@ -185,7 +217,10 @@ def test_report_contains_tf_version_and_float32(clean_env):
 
 def test_report_shows_each_gpu_with_model_capability_and_memory_in_gib(clean_env):
     text = devices.report(machine(A100, gpu(1, "Tesla T4", (7, 5), 15)))
-    assert "GPU | /physical_device:GPU:0 | NVIDIA A100-SXM4-40GB | compute capability 8.0 | 40.0 GiB" in text
+    assert (
+        "GPU | /physical_device:GPU:0 | NVIDIA A100-SXM4-40GB | compute capability 8.0 | 40.0 GiB"
+        in text
+    )
     assert "compute capability 7.5 | 15.0 GiB" in text
     assert "mixed_float16" in text and "mirrored, 2 replica(s)" in text
 
@@ -194,12 +229,22 @@ def test_report_is_deterministic_and_matches_report_dict(clean_env):
     hw = machine(A100)
     assert devices.report(hw) == devices.report(hw) == devices.report(devices.report_dict(hw))
     facts = devices.report_dict(hw)
-    assert [d["name"] for d in facts["devices"]] == ["/physical_device:CPU:0", "/physical_device:GPU:0"]
-    assert (facts["precision"], facts["strategy_kind"], facts["num_replicas"]) == ("mixed_bfloat16", "one_device", 1)
+    assert [d["name"] for d in facts["devices"]] == [
+        "/physical_device:CPU:0",
+        "/physical_device:GPU:0",
+    ]
+    assert (facts["precision"], facts["strategy_kind"], facts["num_replicas"]) == (
+        "mixed_bfloat16",
+        "one_device",
+        1,
+    )
 
 
 def test_report_dict_expects_one_replica_per_gpu_per_worker(clean_env):
-    assert devices.report_dict(machine(A100, gpu(1, A100.model, (8, 0)), workers=3))["num_replicas"] == 6
+    assert (
+        devices.report_dict(machine(A100, gpu(1, A100.model, (8, 0)), workers=3))["num_replicas"]
+        == 6
+    )
 
 
 def test_report_dict_lists_invalid_profile_and_precision_as_errors_instead_of_raising(clean_env):
@@ -218,6 +263,7 @@ def test_report_dict_of_this_machine_survives_malformed_tf_config(clean_env):
 
 
 # --- runtime on this machine ----------------------------------------------------------------
+
 
 def test_describe_hardware_on_this_machine_finds_a_cpu_and_no_gpu(clean_env):
     hw = devices.describe_hardware()
@@ -262,7 +308,7 @@ def test_runtime_setup_sets_the_global_keras_policy(clean_env, restore_policy):
 def test_mirrored_over_two_logical_cpus_has_two_replicas_in_a_fresh_process():
     result = run_python("""
         import tensorflow as tf
-        from course_lib.devices import make_strategy, split_cpu
+        from course_lib.runtime.devices import make_strategy, split_cpu
         split_cpu(2)
         split_cpu(2)  # same count again: no-op
         strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
@@ -282,7 +328,7 @@ def test_mirrored_over_two_logical_cpus_has_two_replicas_in_a_fresh_process():
 def test_multi_worker_strategy_without_cluster_is_a_single_worker_in_a_fresh_process():
     result = run_python("""
         import tensorflow as tf
-        from course_lib.devices import make_strategy
+        from course_lib.runtime.devices import make_strategy
         strategy = make_strategy("multi_worker")
         print(isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy), strategy.num_replicas_in_sync)
     """)
@@ -293,7 +339,7 @@ def test_multi_worker_strategy_without_cluster_is_a_single_worker_in_a_fresh_pro
 def test_importing_devices_does_not_import_tensorflow():
     result = run_python("""
         import sys
-        import course_lib.devices
+        import course_lib.runtime.devices
         print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
     """)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -51,7 +51,9 @@ def ring_ds(batch_size: int = 256, seed: int = 0) -> tf.data.Dataset:
 # --------------------------------------------------------------------------- losses
 def test_discriminator_loss_equals_minus_log_d_real_minus_log_one_minus_d_fake():
     expected = -(np.log(sigmoid(LOGITS_REAL)) + np.log(1.0 - sigmoid(LOGITS_FAKE)))
-    got = discriminator_loss(tf.constant(LOGITS_REAL[:, None]), tf.constant(LOGITS_FAKE[:, None])).numpy()
+    got = discriminator_loss(
+        tf.constant(LOGITS_REAL[:, None]), tf.constant(LOGITS_FAKE[:, None])
+    ).numpy()
     assert got.shape == (5,)
     np.testing.assert_allclose(got, expected, rtol=1e-5)
 
@@ -59,22 +61,36 @@ def test_discriminator_loss_equals_minus_log_d_real_minus_log_one_minus_d_fake()
 def test_generator_losses_equal_log_one_minus_d_and_minus_log_d():
     d_fake = sigmoid(LOGITS_FAKE)
     logits = tf.constant(LOGITS_FAKE)
-    np.testing.assert_allclose(minimax_generator_loss(logits).numpy(), np.log(1.0 - d_fake), rtol=1e-5)
-    np.testing.assert_allclose(non_saturating_generator_loss(logits).numpy(), -np.log(d_fake), rtol=1e-5)
+    np.testing.assert_allclose(
+        minimax_generator_loss(logits).numpy(), np.log(1.0 - d_fake), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        non_saturating_generator_loss(logits).numpy(), -np.log(d_fake), rtol=1e-5
+    )
 
 
 def test_wasserstein_losses_are_score_differences():
-    np.testing.assert_allclose(critic_loss(tf.constant(LOGITS_REAL), tf.constant(LOGITS_FAKE)).numpy(),
-                               LOGITS_FAKE - LOGITS_REAL, rtol=1e-6)
-    np.testing.assert_allclose(wasserstein_generator_loss(tf.constant(LOGITS_FAKE)).numpy(), -LOGITS_FAKE, rtol=1e-6)
+    np.testing.assert_allclose(
+        critic_loss(tf.constant(LOGITS_REAL), tf.constant(LOGITS_FAKE)).numpy(),
+        LOGITS_FAKE - LOGITS_REAL,
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        wasserstein_generator_loss(tf.constant(LOGITS_FAKE)).numpy(), -LOGITS_FAKE, rtol=1e-6
+    )
 
 
 def test_cross_entropy_losses_stay_finite_for_logits_whose_sigmoid_rounds_to_0_or_1():
     extreme = tf.constant([-200.0, 200.0])
-    for value in (discriminator_loss(extreme, -extreme), minimax_generator_loss(extreme),
-                  non_saturating_generator_loss(extreme)):
+    for value in (
+        discriminator_loss(extreme, -extreme),
+        minimax_generator_loss(extreme),
+        non_saturating_generator_loss(extreme),
+    ):
         assert np.isfinite(value.numpy()).all()
-    np.testing.assert_allclose(non_saturating_generator_loss(extreme).numpy(), [200.0, 0.0], atol=1e-5)
+    np.testing.assert_allclose(
+        non_saturating_generator_loss(extreme).numpy(), [200.0, 0.0], atol=1e-5
+    )
 
 
 def test_when_d_rejects_fakes_minimax_gradient_vanishes_but_non_saturating_stays_near_minus_one():
@@ -97,8 +113,13 @@ def test_gradient_penalty_of_linear_critic_is_norm_of_w_minus_one_squared(norm):
     rng = np.random.default_rng(0)
     w = rng.normal(size=(6,)).astype("float32")
     w *= norm / np.linalg.norm(w)
-    x_real, x_fake = rng.normal(size=(4, 6)).astype("float32"), rng.normal(size=(4, 6)).astype("float32")
-    penalty = gradient_penalty(lambda x: tf.linalg.matvec(x, w), x_real, x_fake, tf.constant([0.0, 0.3, 0.7, 1.0]))
+    x_real, x_fake = (
+        rng.normal(size=(4, 6)).astype("float32"),
+        rng.normal(size=(4, 6)).astype("float32"),
+    )
+    penalty = gradient_penalty(
+        lambda x: tf.linalg.matvec(x, w), x_real, x_fake, tf.constant([0.0, 0.3, 0.7, 1.0])
+    )
     assert penalty.shape == (4,)
     np.testing.assert_allclose(penalty.numpy(), np.full(4, (norm - 1.0) ** 2), atol=1e-5)
 
@@ -110,7 +131,9 @@ def test_gradient_penalty_is_evaluated_at_eps_x_real_plus_one_minus_eps_x_fake_p
     eps = np.array([0.5, 0.25, 1.0], np.float32)
     x_hat = eps[:, None] * x_real + (1 - eps[:, None]) * x_fake
     penalty = gradient_penalty(lambda x: 0.5 * tf.reduce_sum(x**2, axis=1), x_real, x_fake, eps)
-    np.testing.assert_allclose(penalty.numpy(), (np.linalg.norm(x_hat, axis=1) - 1.0) ** 2, rtol=1e-5)
+    np.testing.assert_allclose(
+        penalty.numpy(), (np.linalg.norm(x_hat, axis=1) - 1.0) ** 2, rtol=1e-5
+    )
 
 
 # --------------------------------------------------------------------------- networks and config
@@ -129,9 +152,15 @@ def test_dcgan_generator_makes_28x28x1_images_in_tanh_range_and_discriminator_on
     x = gan.generate(4, seed=1).numpy()
     assert x.shape == (4, 28, 28, 1) and x.min() >= -1.0 and x.max() <= 1.0
     assert tuple(gan.discriminator(x).shape) == (4, 1)
-    shapes = [tuple(layer.output.shape) for layer in gan.generator.layers if "conv2d_transpose" in layer.name]
+    shapes = [
+        tuple(layer.output.shape)
+        for layer in gan.generator.layers
+        if "conv2d_transpose" in layer.name
+    ]
     assert shapes == [(None, 14, 14, 64), (None, 28, 28, 1)]
-    np.testing.assert_allclose(from_tanh_range(to_tanh_range(np.array([0.0, 0.25, 1.0]))), [0.0, 0.25, 1.0])
+    np.testing.assert_allclose(
+        from_tanh_range(to_tanh_range(np.array([0.0, 0.25, 1.0]))), [0.0, 0.25, 1.0]
+    )
 
 
 @pytest.mark.parametrize("kind", ["mlp", "dcgan"])
@@ -139,9 +168,15 @@ def test_a_wgan_gp_critic_has_no_dropout_so_the_penalty_sees_the_function_that_s
     # Gulrajani et al. 2017's critic is deterministic (no dropout, no batch norm). With the DCGAN
     # default dropout 0.3 the penalty would be taken through random masks: in training mode two
     # evaluations of the same critic loss on the same draws of z and eps would differ.
-    cfg = dataclasses.replace(SMALL_DCGAN, loss="wgan_gp", dropout=None) if kind == "dcgan" else GANConfig(loss="wgan_gp")
+    cfg = (
+        dataclasses.replace(SMALL_DCGAN, loss="wgan_gp", dropout=None)
+        if kind == "dcgan"
+        else GANConfig(loss="wgan_gp")
+    )
     assert cfg.dropout == 0.0
-    assert GANConfig(kind=kind).dropout == {"mlp": 0.0, "dcgan": 0.3}[kind]  # cross-entropy D keeps its default
+    assert (
+        GANConfig(kind=kind).dropout == {"mlp": 0.0, "dcgan": 0.3}[kind]
+    )  # cross-entropy D keeps its default
     keras.utils.set_random_seed(0)
     gan = GAN(cfg, seed=0)
     assert not any(isinstance(layer, keras.layers.Dropout) for layer in gan.discriminator.layers)
@@ -150,23 +185,36 @@ def test_a_wgan_gp_critic_has_no_dropout_so_the_penalty_sees_the_function_that_s
     first = gan.d_loss_fn(x, True)
     gan.seed_generator.state.assign(state)  # the same z and eps again
     second = gan.d_loss_fn(x, True)
-    np.testing.assert_array_equal(first[1]["gradient_penalty"].numpy(), second[1]["gradient_penalty"].numpy())
+    np.testing.assert_array_equal(
+        first[1]["gradient_penalty"].numpy(), second[1]["gradient_penalty"].numpy()
+    )
     np.testing.assert_array_equal(first[0].numpy(), second[0].numpy())
     with pytest.raises(ValueError, match="deterministic critic"):
         GANConfig(kind=kind, loss="wgan_gp", dropout=0.3)
 
 
-@pytest.mark.parametrize("field, value, listed", [("kind", "vae", "dcgan"), ("loss", "hinge", "wgan_gp")])
+@pytest.mark.parametrize(
+    "field, value, listed", [("kind", "vae", "dcgan"), ("loss", "hinge", "wgan_gp")]
+)
 def test_unknown_kind_or_loss_raises_value_error_listing_the_valid_values(field, value, listed):
     with pytest.raises(ValueError, match=listed):
         GANConfig(**{field: value})
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"latent_dim": 0}, {"latent_dim": 2.5}, {"hidden": ()}, {"dropout": 1.0}, {"gp_weight": -1.0},
-    {"kind": "dcgan", "data_shape": (30, 30, 1)}, {"kind": "mlp", "data_shape": (28, 28, 1)},
-    {"filters": (64,)}, {"kernel_size": 0},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"latent_dim": 0},
+        {"latent_dim": 2.5},
+        {"hidden": ()},
+        {"dropout": 1.0},
+        {"gp_weight": -1.0},
+        {"kind": "dcgan", "data_shape": (30, 30, 1)},
+        {"kind": "mlp", "data_shape": (28, 28, 1)},
+        {"filters": (64,)},
+        {"kernel_size": 0},
+    ],
+)
 def test_invalid_config_values_raise_value_error(kwargs):
     with pytest.raises(ValueError):
         GANConfig(**kwargs)
@@ -182,7 +230,9 @@ def _critic_bias(gan: GAN, variable) -> bool:
 @pytest.mark.parametrize("cfg", [GANConfig(), SMALL_DCGAN], ids=["mlp", "dcgan"])
 def test_each_objective_has_a_nonzero_gradient_for_every_weight_of_its_own_network_only(cfg, loss):
     keras.utils.set_random_seed(0)
-    gan = GAN(dataclasses.replace(cfg, loss=loss, dropout=None))  # None: the loss's default (0 for a critic)
+    gan = GAN(
+        dataclasses.replace(cfg, loss=loss, dropout=None)
+    )  # None: the loss's default (0 for a critic)
     x = np.random.default_rng(0).uniform(-1, 1, size=(8, *gan.cfg.data_shape)).astype("float32")
     g_vars, d_vars = gan.generator.trainable_variables, gan.discriminator.trainable_variables
     for fn, own, other in ((gan.d_loss_fn, d_vars, g_vars), (gan.g_loss_fn, g_vars, d_vars)):
@@ -198,7 +248,7 @@ def test_each_objective_has_a_nonzero_gradient_for_every_weight_of_its_own_netwo
             # the critic's output bias gets an exactly zero gradient (and never moves).
             assert np.any(g.numpy() != 0) != _critic_bias(gan, v), v.path
         if fn == gan.d_loss_fn:  # G(z) is a constant in D's objective
-            assert all(g is None for g in grads[len(own):])
+            assert all(g is None for g in grads[len(own) :])
 
 
 @pytest.mark.parametrize("loss", ["non_saturating", "minimax", "wgan_gp"])
@@ -221,48 +271,79 @@ def test_loss_fns_apply_the_configured_loss_to_d_of_x_and_d_of_g_of_z_for_the_dr
         np.testing.assert_allclose(metrics["d_real"].numpy(), sigmoid(f(x)), rtol=1e-5)
     np.testing.assert_allclose(d_loss.numpy(), expected_d, rtol=1e-4, atol=1e-5)
     scores = f(gan(gan.sample_z(6)).numpy())
-    expected_g = {"non_saturating": -np.log(sigmoid(scores)), "minimax": np.log(1.0 - sigmoid(scores)),
-                  "wgan_gp": -scores}[loss]
+    expected_g = {
+        "non_saturating": -np.log(sigmoid(scores)),
+        "minimax": np.log(1.0 - sigmoid(scores)),
+        "wgan_gp": -scores,
+    }[loss]
     np.testing.assert_allclose(g_loss.numpy(), expected_g, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("cfg", [GANConfig(loss="wgan_gp"), SMALL_DCGAN], ids=["mlp-wgan_gp", "dcgan"])
+@pytest.mark.parametrize(
+    "cfg", [GANConfig(loss="wgan_gp"), SMALL_DCGAN], ids=["mlp-wgan_gp", "dcgan"]
+)
 def test_training_one_objective_through_the_trainer_never_moves_the_other_networks_weights(cfg):
     gan = GAN(cfg)
     x = np.random.default_rng(0).uniform(-1, 1, size=(64, *cfg.data_shape)).astype("float32")
     ds = make_dataset(x, batch_size=16, repeat=True)
     full = make_task(gan, adam(1e-3), adam(1e-3))
-    for objective, moved, fixed in ((full.objectives[0], gan.discriminator, gan.generator),
-                                    (full.objectives[1], gan.generator, gan.discriminator)):
-        before = {"moved": [v.numpy() for v in moved.trainable_variables],
-                  "fixed": [v.numpy() for v in fixed.trainable_variables]}
-        task = Task([objective], models={"generator": gan.generator, "discriminator": gan.discriminator})
-        Trainer(task, TrainConfig(steps_per_epoch=3, steps_per_execution=3, progress="none")).fit(ds)
-        assert all(np.array_equal(b, v.numpy()) for b, v in zip(before["fixed"], fixed.trainable_variables))
-        assert all(np.array_equal(b, v.numpy()) == _critic_bias(gan, v)
-                   for b, v in zip(before["moved"], moved.trainable_variables))
+    for objective, moved, fixed in (
+        (full.objectives[0], gan.discriminator, gan.generator),
+        (full.objectives[1], gan.generator, gan.discriminator),
+    ):
+        before = {
+            "moved": [v.numpy() for v in moved.trainable_variables],
+            "fixed": [v.numpy() for v in fixed.trainable_variables],
+        }
+        task = Task(
+            [objective], models={"generator": gan.generator, "discriminator": gan.discriminator}
+        )
+        Trainer(task, TrainConfig(steps_per_epoch=3, steps_per_execution=3, progress="none")).fit(
+            ds
+        )
+        assert all(
+            np.array_equal(b, v.numpy()) for b, v in zip(before["fixed"], fixed.trainable_variables)
+        )
+        assert all(
+            np.array_equal(b, v.numpy()) == _critic_bias(gan, v)
+            for b, v in zip(before["moved"], moved.trainable_variables)
+        )
 
 
 def test_make_task_runs_d_then_g_and_checkpoints_both_networks_and_the_seed_state():
     gan = GAN(GANConfig())
     task = make_task(gan, adam(1e-3), adam(1e-3))
     assert [o.name for o in task.objectives] == ["d_loss", "g_loss"]
-    assert task.objectives[0].variables is gan.discriminator and task.objectives[1].variables is gan.generator
+    assert (
+        task.objectives[0].variables is gan.discriminator
+        and task.objectives[1].variables is gan.generator
+    )
     assert set(task.models) == {"generator", "discriminator"}
     assert task.trackables["seed_generator_state"] is gan.seed_generator.state
     with pytest.raises(ValueError, match="two separate optimizer"):
         make_task(gan, task.objectives[0].optimizer, task.objectives[0].optimizer)
 
 
-def test_a_run_resumed_from_its_checkpoint_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path):
+def test_a_run_resumed_from_its_checkpoint_ends_with_the_same_weights_as_an_uninterrupted_run(
+    tmp_path,
+):
     def weights_after(epochs_per_fit: list[int], run_dir) -> list[np.ndarray]:
         keras.utils.set_random_seed(0)  # the shuffle order depends on the global seed too
         ds = ring_ds(32)
-        for i, epochs in enumerate(epochs_per_fit):  # a new GAN and Trainer per fit, as in a new process;
-            keras.utils.set_random_seed(i)  # other initial weights and noise seed: the checkpoint must restore both
+        for i, epochs in enumerate(
+            epochs_per_fit
+        ):  # a new GAN and Trainer per fit, as in a new process;
+            keras.utils.set_random_seed(
+                i
+            )  # other initial weights and noise seed: the checkpoint must restore both
             gan = GAN(GANConfig(loss="wgan_gp"), seed=i)
-            config = TrainConfig(epochs=epochs, steps_per_epoch=5, steps_per_execution=5, progress="none",
-                                 checkpoint_dir=run_dir)
+            config = TrainConfig(
+                epochs=epochs,
+                steps_per_epoch=5,
+                steps_per_execution=5,
+                progress="none",
+                checkpoint_dir=run_dir,
+            )
             Trainer(make_task(gan, adam(1e-3), adam(1e-3)), config).fit(ds)
         return [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
 
@@ -274,8 +355,10 @@ def test_a_run_resumed_from_its_checkpoint_ends_with_the_same_weights_as_an_unin
 
 def test_wgan_gp_trains_under_xla_with_finite_losses():
     gan = GAN(GANConfig(loss="wgan_gp"))
-    trainer = Trainer(make_task(gan, adam(1e-3), adam(1e-3)),
-                      TrainConfig(steps_per_epoch=5, steps_per_execution=5, jit_compile=True, progress="none"))
+    trainer = Trainer(
+        make_task(gan, adam(1e-3), adam(1e-3)),
+        TrainConfig(steps_per_epoch=5, steps_per_execution=5, jit_compile=True, progress="none"),
+    )
     history = trainer.fit(ring_ds(64))
     assert history.stop_reason == "completed"
     assert all(np.isfinite(v) for v in history.epochs[-1].train.values())
@@ -293,8 +376,10 @@ def test_fixed_noise_grid_records_one_snapshot_per_epoch_from_the_same_z():
     gan = GAN(GANConfig())
     grid = FixedNoiseGrid(gan, n=16, seed=7)
     z = grid.z.copy()
-    trainer = Trainer(make_task(gan, adam(1e-3), adam(1e-3)),
-                      TrainConfig(epochs=3, steps_per_epoch=20, steps_per_execution=20, progress="none"))
+    trainer = Trainer(
+        make_task(gan, adam(1e-3), adam(1e-3)),
+        TrainConfig(epochs=3, steps_per_epoch=20, steps_per_execution=20, progress="none"),
+    )
     trainer.fit(ring_ds(64), callbacks=[grid])
     assert [epoch for epoch, _ in grid.snapshots] == [1, 2, 3]
     assert all(s.shape == (16, 2) for _, s in grid.snapshots)
@@ -329,8 +414,11 @@ def test_ring_mode_coverage_counts_a_collapsed_generator_as_one_mode_and_off_mod
 TOY_SETTINGS = {
     "non_saturating": {"steps": 3000, "g": {"lr": 2e-3}, "d": {"lr": 2e-3}},
     "minimax": {"steps": 3000, "g": {"lr": 2e-3}, "d": {"lr": 2e-3}},
-    "wgan_gp": {"steps": 6000, "g": {"lr": 2e-3, "beta_1": 0.0, "beta_2": 0.9},
-                "d": {"lr": 4e-3, "beta_1": 0.0, "beta_2": 0.9}},
+    "wgan_gp": {
+        "steps": 6000,
+        "g": {"lr": 2e-3, "beta_1": 0.0, "beta_2": 0.9},
+        "d": {"lr": 4e-3, "beta_1": 0.0, "beta_2": 0.9},
+    },
 }
 
 
@@ -341,9 +429,15 @@ def test_seeded_toy_gan_covers_at_least_6_of_8_ring_modes_after_a_short_cpu_run(
     steps = settings["steps"]
     gan = GAN(GANConfig(kind="mlp", loss=loss, hidden=(128, 128), latent_dim=8), seed=0)
     task = make_task(gan, adam(steps=steps, **settings["d"]), adam(steps=steps, **settings["g"]))
-    trainer = Trainer(task, TrainConfig(epochs=steps // 500, steps_per_epoch=500, steps_per_execution=50,
-                                        progress="none"))
+    trainer = Trainer(
+        task,
+        TrainConfig(
+            epochs=steps // 500, steps_per_epoch=500, steps_per_execution=50, progress="none"
+        ),
+    )
     assert trainer.fit(ring_ds(256)).stop_reason == "completed"
-    modes, quality = ring_mode_coverage(gan.generate(2500, seed=123).numpy(), ring_mode_centers(8, 2.0), std=0.02)
+    modes, quality = ring_mode_coverage(
+        gan.generate(2500, seed=123).numpy(), ring_mode_centers(8, 2.0), std=0.02
+    )
     print(f"{loss}: {modes} modes, high-quality fraction {quality:.3f}")
     assert modes >= 6 and quality > 0.3, (modes, quality)

@@ -20,13 +20,13 @@ from course_lib.hardware.cost_model import (
     decode_step_operations,
     decode_step_time,
     decode_step_time_by_operation,
-    fits_in_memory,
-    gemm_critical_batch,
-    max_batch_in_memory,
     energy_per_token,
+    fits_in_memory,
     flops_per_token,
+    gemm_critical_batch,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
+    max_batch_in_memory,
     prefill_time,
     training_flops,
     training_time,
@@ -139,10 +139,15 @@ def test_h200_has_the_h100_compute_and_more_memory_and_bandwidth():
     assert h200.memory_bytes == 143771 * MIB > H100.memory_bytes
 
 
-@pytest.mark.parametrize("name, mib, label", [
-    ("NVIDIA A100 SXM 80GB", 81920, "80GB"), ("NVIDIA H100 SXM", 81559, "80GB"),
-    ("NVIDIA H200 SXM", 143771, "141GB"), ("NVIDIA GeForce RTX 4090", 24564, "24 GB"),
-])
+@pytest.mark.parametrize(
+    "name, mib, label",
+    [
+        ("NVIDIA A100 SXM 80GB", 81920, "80GB"),
+        ("NVIDIA H100 SXM", 81559, "80GB"),
+        ("NVIDIA H200 SXM", 143771, "141GB"),
+        ("NVIDIA GeForce RTX 4090", 24564, "24 GB"),
+    ],
+)
 def test_nvidia_memory_is_what_nvidia_smi_reports_not_the_marketed_label(name, mib, label):
     """nvidia-smi's memory.total in MiB (public issue threads, in each row's other_sources):
     an H100 '80GB' has 85.5e9 bytes, an H200 '141GB' 150.8e9."""
@@ -214,16 +219,33 @@ def test_a_precision_not_on_record_raises_naming_those_on_record():
         get_spec("Google TPU v5e").peak("float32")
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(kind="fpga"), "kind"), (dict(peak_flops={"int4": 1.0}), "unknown precision"),
-    (dict(peak_flops={}), "non-empty"), (dict(memory_bandwidth=0), "memory_bandwidth"),
-    (dict(source_url="http://example.com"), "https://"), (dict(notes=" "), "notes"),
-    (dict(power_watts=-5), "power_watts"), (dict(source_url="https://some-reseller.example.com/h100"), "vendor"),
-    (dict(primary_source=False), "why"), (dict(read_from=("ftp://x",)), "https://"), (dict(cores=0), "cores"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(kind="fpga"), "kind"),
+        (dict(peak_flops={"int4": 1.0}), "unknown precision"),
+        (dict(peak_flops={}), "non-empty"),
+        (dict(memory_bandwidth=0), "memory_bandwidth"),
+        (dict(source_url="http://example.com"), "https://"),
+        (dict(notes=" "), "notes"),
+        (dict(power_watts=-5), "power_watts"),
+        (dict(source_url="https://some-reseller.example.com/h100"), "vendor"),
+        (dict(primary_source=False), "why"),
+        (dict(read_from=("ftp://x",)), "https://"),
+        (dict(cores=0), "cores"),
+    ],
+)
 def test_hardware_spec_rejects_bad_rows(change, message):
-    row = dict(name="X", kind="gpu", peak_flops={"bfloat16": 1e12}, memory_bandwidth=1e11, memory_bytes=None,
-               power_watts=None, source_url="https://www.nvidia.com/x", notes="dense")
+    row = dict(
+        name="X",
+        kind="gpu",
+        peak_flops={"bfloat16": 1e12},
+        memory_bandwidth=1e11,
+        memory_bytes=None,
+        power_watts=None,
+        source_url="https://www.nvidia.com/x",
+        notes="dense",
+    )
     with pytest.raises(ValueError, match=message):
         HardwareSpec(**{**row, **change})
 
@@ -271,18 +293,34 @@ def test_grouped_query_attention_shrinks_k_and_v_by_h_over_h_kv():
     assert kv_cache_bytes_per_token(mha) == 4 * kv_cache_bytes_per_token(gqa)
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(n_head=5), "divisible by n_head"), (dict(n_kv_head=3), "must divide n_head"),
-    (dict(norm="batchnorm"), "norm must be one of"), (dict(d_ff=0), "d_ff"), (dict(bias=1), "True or False"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(n_head=5), "divisible by n_head"),
+        (dict(n_kv_head=3), "must divide n_head"),
+        (dict(norm="batchnorm"), "norm must be one of"),
+        (dict(d_ff=0), "d_ff"),
+        (dict(bias=1), "True or False"),
+    ],
+)
 def test_model_shape_rejects_inconsistent_shapes(change, message):
     with pytest.raises(ValueError, match=message):
-        ModelShape(**{**dict(n_layer=2, d_model=64, n_head=4, vocab_size=100, context_length=16), **change})
+        ModelShape(
+            **{**dict(n_layer=2, d_model=64, n_head=4, vocab_size=100, context_length=16), **change}
+        )
 
 
 def test_from_gpt_config_reads_only_attributes():
-    cfg = SimpleNamespace(vocab_size=65, context_length=64, n_layer=4, n_head=4, d_model=128, d_ff=None,
-                          bias=True, tie_weights=False)
+    cfg = SimpleNamespace(
+        vocab_size=65,
+        context_length=64,
+        n_layer=4,
+        n_head=4,
+        d_model=128,
+        d_ff=None,
+        bias=True,
+        tie_weights=False,
+    )
     shape = from_gpt_config(cfg)
     assert (shape.d_ff, shape.lm_head_bias, shape.norm_bias) == (512, True, True)
     with pytest.raises(ValueError, match="GPTConfig-like"):
@@ -291,26 +329,48 @@ def test_from_gpt_config_reads_only_attributes():
 
 @pytest.mark.parametrize("bias, tie", [(True, True), (False, True), (True, False), (False, False)])
 def test_from_gpt_config_agrees_with_the_transformer_closed_form(bias, tie):
-    config = pytest.importorskip("course_lib.transformer.config")
-    cfg = config.GPTConfig(vocab_size=97, context_length=32, n_layer=3, n_head=4, d_model=64, d_ff=96,
-                           bias=bias, tie_weights=tie)
+    config = pytest.importorskip("course_lib.gpt.config")
+    cfg = config.GPTConfig(
+        vocab_size=97,
+        context_length=32,
+        n_layer=3,
+        n_head=4,
+        d_model=64,
+        d_ff=96,
+        bias=bias,
+        tie_weights=tie,
+    )
     shape = from_gpt_config(cfg)
     assert parameter_count(shape) == config.parameter_count(cfg)
     # training FLOPs = 3 x forward; the transformer module also counts 6 FLOPs per norm and
     # bias parameter (in its N), which are not matrix multiplications here
     parts = parameter_breakdown(shape)
-    not_multiplied = parts["norms"] + parts["attention"] + parts["mlp"] - (
-        matmul_parameter_count(shape) - cfg.vocab_size * cfg.d_model)
-    assert config.training_flops_per_token(cfg, 32) - 3 * flops_per_token(shape, 32) == 6 * not_multiplied
+    not_multiplied = (
+        parts["norms"]
+        + parts["attention"]
+        + parts["mlp"]
+        - (matmul_parameter_count(shape) - cfg.vocab_size * cfg.d_model)
+    )
+    assert (
+        config.training_flops_per_token(cfg, 32) - 3 * flops_per_token(shape, 32)
+        == 6 * not_multiplied
+    )
 
 
 @pytest.mark.parametrize("bias, tie", [(True, True), (False, False)])
 def test_from_gpt_config_counts_exactly_the_keras_gpt_parameters(bias, tie):
-    transformer = pytest.importorskip("course_lib.transformer")
+    transformer = pytest.importorskip("course_lib.gpt")
     if not hasattr(transformer, "GPT"):
-        pytest.skip("course_lib.transformer has no GPT model yet")
-    cfg = transformer.GPTConfig(vocab_size=50, context_length=16, n_layer=2, n_head=2, d_model=32,
-                                bias=bias, tie_weights=tie)
+        pytest.skip("course_lib.gpt has no GPT model yet")
+    cfg = transformer.GPTConfig(
+        vocab_size=50,
+        context_length=16,
+        n_layer=2,
+        n_head=2,
+        d_model=32,
+        bias=bias,
+        tie_weights=tie,
+    )
     model = transformer.GPT(cfg)
     model(np.zeros((1, 16), dtype="int32"))
     assert parameter_count(from_gpt_config(cfg)) == model.count_params()
@@ -324,8 +384,12 @@ def test_kv_cache_of_a_7b_mha_model_in_float16_is_half_a_mib_per_token():
 
 def test_flops_per_token_is_twice_the_multiplied_weights_plus_4_l_t_d():
     T = 2048
-    assert flops_per_token(GPT3_175B, T) == 2 * matmul_parameter_count(GPT3_175B) + 4 * 96 * T * 12288
-    assert flops_per_token(GPT3_175B, T) / (2 * 175e9) == pytest.approx(1.03, abs=0.01)  # attention ~3 %
+    assert (
+        flops_per_token(GPT3_175B, T) == 2 * matmul_parameter_count(GPT3_175B) + 4 * 96 * T * 12288
+    )
+    assert flops_per_token(GPT3_175B, T) / (2 * 175e9) == pytest.approx(
+        1.03, abs=0.01
+    )  # attention ~3 %
 
 
 def test_gpt3_training_flops_6nd_is_3_15e23_close_to_the_papers_3_14e23():
@@ -336,15 +400,23 @@ def test_gpt3_training_flops_6nd_is_3_15e23_close_to_the_papers_3_14e23():
 
 
 def test_decoding_at_batch_one_does_about_one_flop_per_byte_and_is_memory_bound_on_an_h100():
-    step = decode_step_time(LLAMA2_7B, batch=1, context=16, peak_flops=H100.peak("bfloat16"),
-                            bandwidth=H100.memory_bandwidth, bytes_per_param=2)
+    step = decode_step_time(
+        LLAMA2_7B,
+        batch=1,
+        context=16,
+        peak_flops=H100.peak("bfloat16"),
+        bandwidth=H100.memory_bandwidth,
+        bytes_per_param=2,
+    )
     assert step.bound == "memory" and step.intensity == pytest.approx(1.0, rel=0.01)
     assert step.seconds == pytest.approx(matmul_parameter_count(LLAMA2_7B) * 2 / 3.35e12, rel=0.01)
 
 
 def test_critical_batch_ignoring_the_kv_cache_is_the_ridge_point_times_bytes_per_weight_over_two():
     peak, bw = H100.peak("bfloat16"), H100.memory_bandwidth
-    b = critical_batch_size(LLAMA2_7B, context=1, peak_flops=peak, bandwidth=bw, kv_bytes_per_value=1e-9)
+    b = critical_batch_size(
+        LLAMA2_7B, context=1, peak_flops=peak, bandwidth=bw, kv_bytes_per_value=1e-9
+    )
     assert b == pytest.approx(peak / bw * 2 / 2, rel=0.001)
     # at b*, compute time equals memory time (fractional batch: check the formula directly)
     b = critical_batch_size(LLAMA2_7B, context=64, peak_flops=peak, bandwidth=bw)
@@ -355,13 +427,32 @@ def test_critical_batch_ignoring_the_kv_cache_is_the_ridge_point_times_bytes_per
 def test_no_batch_is_compute_bound_when_the_kv_cache_alone_is_memory_bound():
     """Llama-2-7B (no GQA) at 4096 tokens reads 2 GiB of KV per sequence per step: attention
     alone does ~1 FLOP per byte, so batching cannot reach the H100's ridge point."""
-    assert critical_batch_size(LLAMA2_7B, context=4096, peak_flops=H100.peak("bfloat16"),
-                               bandwidth=H100.memory_bandwidth) == math.inf
+    assert (
+        critical_batch_size(
+            LLAMA2_7B,
+            context=4096,
+            peak_flops=H100.peak("bfloat16"),
+            bandwidth=H100.memory_bandwidth,
+        )
+        == math.inf
+    )
 
 
-LLAMA2_70B = ModelShape(name="Llama-2-70B", n_layer=80, d_model=8192, n_head=64, n_kv_head=8, vocab_size=32000,
-                        context_length=4096, d_ff=28672, gated_mlp=True, bias=False, norm="rmsnorm",
-                        tied_embeddings=False, learned_positions=False)
+LLAMA2_70B = ModelShape(
+    name="Llama-2-70B",
+    n_layer=80,
+    d_model=8192,
+    n_head=64,
+    n_kv_head=8,
+    vocab_size=32000,
+    context_length=4096,
+    d_ff=28672,
+    gated_mlp=True,
+    bias=False,
+    norm="rmsnorm",
+    tied_embeddings=False,
+    learned_positions=False,
+)
 
 
 def test_decode_operations_of_llama2_7b_at_batch_one_have_the_known_flops_and_bytes():
@@ -374,11 +465,19 @@ def test_decode_operations_of_llama2_7b_at_batch_one_have_the_known_flops_and_by
     assert ops["attention over the KV cache"].bytes == 256 * 0.5 * MIB
 
 
-@pytest.mark.parametrize("shape, batch, context, bpp, kv", [
-    (LLAMA2_7B, 1, 256, 2, None), (LLAMA2_7B, 300, 4096, 2, None), (LLAMA2_70B, 32, 800, 2, 1),
-    (GPT2_SMALL, 7, 1024, 4, None), (GPT3_175B, 64, 2048, 2, None),
-])
-def test_the_operations_add_up_to_the_lumped_step_and_their_bound_is_never_below_it(shape, batch, context, bpp, kv):
+@pytest.mark.parametrize(
+    "shape, batch, context, bpp, kv",
+    [
+        (LLAMA2_7B, 1, 256, 2, None),
+        (LLAMA2_7B, 300, 4096, 2, None),
+        (LLAMA2_70B, 32, 800, 2, 1),
+        (GPT2_SMALL, 7, 1024, 4, None),
+        (GPT3_175B, 64, 2048, 2, None),
+    ],
+)
+def test_the_operations_add_up_to_the_lumped_step_and_their_bound_is_never_below_it(
+    shape, batch, context, bpp, kv
+):
     kw = dict(batch=batch, context=context, bytes_per_param=bpp, kv_bytes_per_value=kv)
     lumped = decode_step_time(shape, peak_flops=P, bandwidth=B, **kw)
     per_op = decode_step_time_by_operation(shape, peak_flops=P, bandwidth=B, **kw)
@@ -394,16 +493,21 @@ def test_gemm_intensity_is_the_batch_in_16_bit_and_attention_intensity_is_h_over
         for op in ops[:3]:
             assert op.intensity == pytest.approx(batch)  # 2 B FLOPs per 2-byte weight
         assert ops[3].intensity == pytest.approx(1.0)  # multi-head attention, 16-bit cache
-        assert decode_step_operations(LLAMA2_70B, batch=batch, context=512)[3].intensity == pytest.approx(64 / 8)
-        assert decode_step_operations(LLAMA2_7B, batch=batch, context=512, bytes_per_param=4)[0].intensity == \
-            pytest.approx(batch / 2)
+        assert decode_step_operations(LLAMA2_70B, batch=batch, context=512)[
+            3
+        ].intensity == pytest.approx(64 / 8)
+        assert decode_step_operations(LLAMA2_7B, batch=batch, context=512, bytes_per_param=4)[
+            0
+        ].intensity == pytest.approx(batch / 2)
 
 
 def test_per_operation_and_lumped_bounds_agree_when_all_operations_are_memory_bound_and_differ_beyond_the_ridge():
     kw = dict(peak_flops=H100.peak("bfloat16"), bandwidth=H100.memory_bandwidth)
     small = decode_step_time_by_operation(LLAMA2_7B, batch=8, context=256, **kw)
     assert set(small.bounds) == {"memory"}
-    assert small.seconds == pytest.approx(decode_step_time(LLAMA2_7B, batch=8, context=256, **kw).seconds)
+    assert small.seconds == pytest.approx(
+        decode_step_time(LLAMA2_7B, batch=8, context=256, **kw).seconds
+    )
     # Beyond the ridge point (~295 on an H100) the GEMMs are compute-bound, attention is not,
     # although the lumped step is memory-bound at every batch (critical batch: infinity).
     big = decode_step_time_by_operation(LLAMA2_7B, batch=512, context=256, **kw)
@@ -412,7 +516,9 @@ def test_per_operation_and_lumped_bounds_agree_when_all_operations_are_memory_bo
     assert big.seconds > 1.1 * decode_step_time(LLAMA2_7B, batch=512, context=256, **kw).seconds
     assert math.isinf(critical_batch_size(LLAMA2_7B, context=256, **kw))
     assert gemm_critical_batch(**kw) == pytest.approx(H100.ridge_point("bfloat16"))
-    assert gemm_critical_batch(**kw, bytes_per_param=1) == pytest.approx(H100.ridge_point("bfloat16") / 2)
+    assert gemm_critical_batch(**kw, bytes_per_param=1) == pytest.approx(
+        H100.ridge_point("bfloat16") / 2
+    )
     assert big.operation("MLP").flops == 2 * 512 * 32 * 3 * 4096 * 11008
     with pytest.raises(ValueError, match="have: attention projections"):
         big.operation("softmax")
@@ -428,7 +534,9 @@ def test_what_fits_next_to_the_weights_on_h100s():
     assert not fits_in_memory(LLAMA2_7B, batch=537, context=256, memory_bytes=mem)
     assert max_batch_in_memory(LLAMA2_70B, context=800, memory_bytes=2 * mem) == 126
     assert max_batch_in_memory(LLAMA2_70B, context=800, memory_bytes=2 * 80e9) == 84
-    assert max_batch_in_memory(LLAMA2_70B, context=800, memory_bytes=mem) == 0  # weights alone do not fit
+    assert (
+        max_batch_in_memory(LLAMA2_70B, context=800, memory_bytes=mem) == 0
+    )  # weights alone do not fit
 
 
 def test_prefill_of_a_long_prompt_is_compute_bound_where_decoding_is_memory_bound():
@@ -443,13 +551,19 @@ def test_training_time_divides_by_devices_and_utilisation_and_energy_is_power_ti
     assert weight_bytes(LLAMA2_7B, 2) == 2 * 6_738_415_616
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: flops_per_token(GPT2_SMALL, 2048), "exceeds"),
-    (lambda: decode_step_time(GPT2_SMALL, batch=0, context=8, peak_flops=P, bandwidth=B), "batch"),
-    (lambda: training_time(1e20, n_devices=1, peak_flops=P, utilisation=1.5), "utilisation"),
-    (lambda: energy_per_token(-1, 1), "power_watts"),
-    (lambda: kv_cache_bytes_per_token(GPT2_SMALL, 0), "bytes_per_value"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: flops_per_token(GPT2_SMALL, 2048), "exceeds"),
+        (
+            lambda: decode_step_time(GPT2_SMALL, batch=0, context=8, peak_flops=P, bandwidth=B),
+            "batch",
+        ),
+        (lambda: training_time(1e20, n_devices=1, peak_flops=P, utilisation=1.5), "utilisation"),
+        (lambda: energy_per_token(-1, 1), "power_watts"),
+        (lambda: kv_cache_bytes_per_token(GPT2_SMALL, 0), "bytes_per_value"),
+    ],
+)
 def test_cost_model_rejects_impossible_inputs(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -496,7 +610,9 @@ def test_tiny_measurement_plan_gives_positive_rates_and_a_roofline_check():
     assert {r.size for r in m.matmul} == {32, 64} and "peak float32 matmul" in m.summary()
     checks = machine.roofline_check(m.matvec, m.peak_flops, m.bandwidth)
     assert all(c.predicted_seconds > 0 and c.bound in ("memory", "compute") for c in checks)
-    assert checks[0].error == pytest.approx(checks[0].predicted_seconds / checks[0].measured_seconds - 1)
+    assert checks[0].error == pytest.approx(
+        checks[0].predicted_seconds / checks[0].measured_seconds - 1
+    )
 
 
 def test_unknown_plan_and_dtype_raise_errors_listing_the_valid_ones():
@@ -516,17 +632,29 @@ def _fake_cache(root, sizes):
     return str(root)
 
 
-def test_last_level_cache_skips_index_entries_without_a_size_and_ignores_uevent(tmp_path, monkeypatch):
+def test_last_level_cache_skips_index_entries_without_a_size_and_ignores_uevent(
+    tmp_path, monkeypatch
+):
     monkeypatch.setattr(os, "sysconf", lambda name: -1)
-    assert microbench.last_level_cache_bytes(_fake_cache(tmp_path / "a", ["32K", "1024K", "32768K"])) == 32 * MIB
+    assert (
+        microbench.last_level_cache_bytes(_fake_cache(tmp_path / "a", ["32K", "1024K", "32768K"]))
+        == 32 * MIB
+    )
     # a level listed without a size (some virtual machines) must not hide the others
-    assert microbench.last_level_cache_bytes(_fake_cache(tmp_path / "b", ["48K", None, "2048K", "junk"])) == 2 * MIB
+    assert (
+        microbench.last_level_cache_bytes(
+            _fake_cache(tmp_path / "b", ["48K", None, "2048K", "junk"])
+        )
+        == 2 * MIB
+    )
     assert microbench.last_level_cache_bytes(str(tmp_path / "missing")) is None
     assert microbench.last_level_cache_bytes(_fake_cache(tmp_path / "c", [None, ""])) is None
 
 
 def test_last_level_cache_falls_back_to_sysconf_when_sys_says_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(os, "sysconf", lambda name: 16 * MIB if name == "SC_LEVEL3_CACHE_SIZE" else 0)
+    monkeypatch.setattr(
+        os, "sysconf", lambda name: 16 * MIB if name == "SC_LEVEL3_CACHE_SIZE" else 0
+    )
     assert microbench.last_level_cache_bytes(str(tmp_path / "missing")) == 16 * MIB
 
 
@@ -535,7 +663,9 @@ def test_last_level_cache_size_is_read_or_none_and_bandwidth_size_is_at_least_25
     assert llc is None or llc > 0
     assert microbench.suggested_bandwidth_bytes() >= 256 * MIB
     if os.path.isfile("/sys/devices/system/cpu/cpu0/cache/index0/size"):  # Linux with cache info:
-        assert llc is not None and llc >= 2**20  # a non-index entry (such as uevent) must not hide it
+        assert (
+            llc is not None and llc >= 2**20
+        )  # a non-index entry (such as uevent) must not hide it
 
 
 def test_importing_the_hardware_package_does_not_import_tensorflow():

@@ -9,7 +9,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_checker():
-    spec = importlib.util.spec_from_file_location("check_notebooks", ROOT / "tools" / "check_notebooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "check_notebooks", ROOT / "tools" / "check_notebooks.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -25,7 +27,9 @@ def test_chapter_notebooks_have_no_outputs_or_execution_counts():
 def test_the_checker_finds_a_notebook_with_outputs(tmp_path):
     checker = load_checker()
     nb = tmp_path / "x.ipynb"
-    nb.write_text('{"cells": [{"cell_type": "code", "execution_count": 1, "outputs": [], "source": ""}]}')
+    nb.write_text(
+        '{"cells": [{"cell_type": "code", "execution_count": 1, "outputs": [], "source": ""}]}'
+    )
     assert checker.dirty_cells(nb) == [0]
     assert checker.main([str(tmp_path)]) == 1
 

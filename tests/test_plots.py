@@ -1,4 +1,4 @@
-"""course_lib.plots: each function returns what it drew on, labelled, with the expected lines."""
+"""course_lib.viz.plots: each function returns what it drew on, labelled, with the expected lines."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: draw into memory only
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from course_lib.plots import image_grid, plot_history, plot_points_2d  # noqa: E402
-from course_lib.training.history import EpochRecord, History  # noqa: E402
+from course_lib.training.history import EpochRecord, History
+from course_lib.viz.plots import image_grid, plot_history, plot_points_2d
 
 STEPS_PER_EPOCH = 20
 
@@ -28,14 +28,18 @@ def make_history(epochs: int = 3, val: bool = True, points: bool = True) -> Hist
     """A history as the loop writes it: loss and accuracy, a point every 10 steps."""
     records = [
         EpochRecord(
-            epoch=e, step=e * STEPS_PER_EPOCH,
+            epoch=e,
+            step=e * STEPS_PER_EPOCH,
             train={"loss": 1.0 / e, "accuracy": 0.5 + 0.1 * e},
             val={"loss": 1.2 / e, "accuracy": 0.45 + 0.1 * e} if val else {},
-            examples_per_sec=1000.0, seconds=1.0,
+            examples_per_sec=1000.0,
+            seconds=1.0,
         )
         for e in range(1, epochs + 1)
     ]
-    pts = [(s, {"loss": 1.0 / s, "accuracy": 0.5}) for s in range(10, epochs * STEPS_PER_EPOCH + 1, 10)]
+    pts = [
+        (s, {"loss": 1.0 / s, "accuracy": 0.5}) for s in range(10, epochs * STEPS_PER_EPOCH + 1, 10)
+    ]
     return History(epochs=records, points=pts if points else [], stop_reason="completed")
 
 
@@ -47,8 +51,14 @@ def test_plot_history_draws_train_val_and_fine_lines_for_every_name():
     assert ax.get_xlabel() == "epoch"
     assert ax.get_ylabel() == "value"
     labels = ax.get_legend_handles_labels()[1]
-    assert labels == ["loss (train)", "loss (validation)", "loss (per chunk of steps)",
-                      "accuracy (train)", "accuracy (validation)", "accuracy (per chunk of steps)"]
+    assert labels == [
+        "loss (train)",
+        "loss (validation)",
+        "loss (per chunk of steps)",
+        "accuracy (train)",
+        "accuracy (validation)",
+        "accuracy (per chunk of steps)",
+    ]
 
 
 def test_plot_history_one_name_labels_the_y_axis_with_it_and_styles_the_splits():
@@ -118,10 +128,12 @@ def test_image_grid_accepts_float_images_with_a_channel_axis_on_the_unit_scale()
 
 @pytest.mark.parametrize(
     "shape, message",
-    [((28, 28), r"got shape \(28, 28\) \(one image\? pass images\[None\]\)"),
-     ((4, 28, 28, 3), r"\(N, H, W\) or \(N, H, W, 1\), got shape \(4, 28, 28, 3\)"),
-     ((4,), r"got shape \(4,\)"),
-     ((0, 28, 28), "no images")],
+    [
+        ((28, 28), r"got shape \(28, 28\) \(one image\? pass images\[None\]\)"),
+        ((4, 28, 28, 3), r"\(N, H, W\) or \(N, H, W, 1\), got shape \(4, 28, 28, 3\)"),
+        ((4,), r"got shape \(4,\)"),
+        ((0, 28, 28), "no images"),
+    ],
 )
 def test_image_grid_rejects_wrong_shapes_clearly(shape, message):
     with pytest.raises(ValueError, match=message):

@@ -1,4 +1,4 @@
-"""Tests of course_lib.retrieval beyond the BM25 checks in test_text_metrics.py: passage
+"""Tests of course_lib.text.retrieval beyond the BM25 checks in test_text_metrics.py: passage
 lengths stay bounded whatever the markdown looks like, and the evaluation metrics (success@k,
 recall@k, mean reciprocal rank) follow their definitions on hand-made rankings."""
 
@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from course_lib.retrieval import (
+from course_lib.text.retrieval import (
     BM25Index,
     Passage,
     bm25_by_hand,
@@ -53,7 +53,9 @@ def test_ranking_drops_zero_scores_and_keeps_ties_in_collection_order():
 def test_first_relevant_rank_counts_from_one_and_is_inf_when_not_returned():
     scores = np.array([0.5, 3.0, 0.0, 1.0])
     assert first_relevant_rank(scores, np.array([False, True, False, False])) == 1
-    assert first_relevant_rank(scores, np.array([True, False, False, True])) == 2  # passage 3 ranks 2nd
+    assert (
+        first_relevant_rank(scores, np.array([True, False, False, True])) == 2
+    )  # passage 3 ranks 2nd
     assert first_relevant_rank(scores, np.array([False, False, True, False])) == math.inf  # score 0
     with pytest.raises(ValueError, match="shape"):
         first_relevant_rank(scores, np.array([True]))
@@ -89,4 +91,6 @@ def test_metrics_agree_with_an_index_ranking():
     np.testing.assert_allclose(scores, bm25_by_hand(["memory", "wall"], docs), rtol=1e-5)
     assert first_relevant_rank(scores, np.array([False, True, False, False])) == 1
     assert first_relevant_rank(scores, np.array([False, False, True, False])) == 2
-    assert [p.text for p, _ in index.search("memory wall", k=2)] == [" ".join(docs[i]) for i in ranking(scores)[:2]]
+    assert [p.text for p, _ in index.search("memory wall", k=2)] == [
+        " ".join(docs[i]) for i in ranking(scores)[:2]
+    ]

@@ -275,19 +275,25 @@ def test_data_readme_documents_the_rebuild_commands_and_licences() -> None:
     assert re.search(r"GPL-3\.0", text) and "CC BY 2.5" in text
 
 
-GPL3_SHA256 = "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986"  # the FSF's gpl-3.0.txt
+GPL3_SHA256 = (
+    "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986"  # the FSF's gpl-3.0.txt
+)
 
 
 def test_gpl3_text_ships_with_the_gpl_licensed_tang_poems_and_the_readme_links_it() -> None:
     licence = DATA / "LICENSES" / "GPL-3.0.txt"
-    assert hashlib.sha256(licence.read_bytes()).hexdigest() == GPL3_SHA256  # GPL-3 §4: the licence travels along
+    assert (
+        hashlib.sha256(licence.read_bytes()).hexdigest() == GPL3_SHA256
+    )  # GPL-3 §4: the licence travels along
     assert "Version 3, 29 June 2007" in licence.read_text(encoding="utf-8")
     assert "(LICENSES/GPL-3.0.txt)" in README.read_text(encoding="utf-8")
 
 
 def test_every_creative_commons_licence_named_in_data_readme_has_its_uri() -> None:
     text = README.read_text(encoding="utf-8")
-    assert "https://creativecommons.org/licenses/by/2.5/" in text  # CC BY 2.5 §4(a): the URI with every copy
+    assert (
+        "https://creativecommons.org/licenses/by/2.5/" in text
+    )  # CC BY 2.5 §4(a): the URI with every copy
     assert "https://creativecommons.org/licenses/by-sa/3.0/" in text  # CC BY-SA 3.0, the same rule
     for target in re.findall(r"\]\((LICENSES/[^)]+)\)", text):
         assert (DATA / target).is_file(), target

@@ -1,4 +1,4 @@
-"""Tests of course_lib.text_metrics and course_lib.retrieval: BLEU by hand against sacrebleu,
+"""Tests of course_lib.text.metrics and course_lib.text.retrieval: BLEU by hand against sacrebleu,
 chrF and exact match on known pairs, bits and perplexity, BM25 by hand against bm25s, and the
 course's own passages."""
 
@@ -11,9 +11,22 @@ import numpy as np
 import pytest
 import sacrebleu
 
-from course_lib.retrieval import BM25Index, Passage, bm25_by_hand, course_passages, split_markdown, words
-from course_lib.text_metrics import (bits_per_token, bleu_by_hand, corpus_bleu, corpus_chrf, exact_match,
-                                     perplexity)
+from course_lib.text.metrics import (
+    bits_per_token,
+    bleu_by_hand,
+    corpus_bleu,
+    corpus_chrf,
+    exact_match,
+    perplexity,
+)
+from course_lib.text.retrieval import (
+    BM25Index,
+    Passage,
+    bm25_by_hand,
+    course_passages,
+    split_markdown,
+    words,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 HYPS = ["三百四十二", "一千零五", "二万", "七十"]
@@ -48,7 +61,9 @@ def test_bleu_by_hand_clips_repeated_ngrams_and_applies_the_brevity_penalty():
 
 
 def test_bleu_of_identical_text_is_100_and_of_disjoint_text_is_0():
-    assert corpus_bleu(["一千二百三十四"], ["一千二百三十四"], tokenize="zh") == pytest.approx(100.0)
+    assert corpus_bleu(["一千二百三十四"], ["一千二百三十四"], tokenize="zh") == pytest.approx(
+        100.0
+    )
     assert bleu_by_hand(["甲乙丙丁"], ["子丑寅卯"]).score == 0.0
 
 
@@ -59,7 +74,9 @@ def test_chrf_matches_sacrebleu_and_is_100_for_identical_strings():
 
 def test_exact_match_counts_identical_pairs_after_strip():
     assert exact_match(HYPS, REFS) == 0.25
-    assert exact_match([" 十 "], ["十"]) == 1.0 and exact_match([" 十 "], ["十"], strip=False) == 0.0
+    assert (
+        exact_match([" 十 "], ["十"]) == 1.0 and exact_match([" 十 "], ["十"], strip=False) == 0.0
+    )
 
 
 def test_metrics_reject_mismatched_or_single_string_inputs():
@@ -70,15 +87,21 @@ def test_metrics_reject_mismatched_or_single_string_inputs():
 
 
 # --------------------------------------------------------------------------- retrieval
-DOCS = [["the", "memory", "wall", "limits", "decoding"], ["the", "gan", "has", "two", "players"],
-        ["memory", "bandwidth", "and", "memory", "capacity", "of", "a", "gpu"], ["kv", "cache", "memory"]]
+DOCS = [
+    ["the", "memory", "wall", "limits", "decoding"],
+    ["the", "gan", "has", "two", "players"],
+    ["memory", "bandwidth", "and", "memory", "capacity", "of", "a", "gpu"],
+    ["kv", "cache", "memory"],
+]
 
 
 def test_bm25s_scores_equal_the_formula_by_hand():
     passages = [Passage("x", "", " ".join(d)) for d in DOCS]
     index = BM25Index(passages)
     for query in (["memory"], ["memory", "wall"], ["gan", "players", "cache"], ["absent"]):
-        np.testing.assert_allclose(index.scores(" ".join(query)), bm25_by_hand(query, DOCS), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            index.scores(" ".join(query)), bm25_by_hand(query, DOCS), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_bm25_ranks_the_passage_with_the_rare_query_word_first_and_returns_nothing_without_overlap():
@@ -100,7 +123,9 @@ def test_course_passages_cover_the_readme_and_every_chapter_notebook():
     sources = {p.source for p in passages}
     notebooks = {p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").rglob("*.ipynb")}
     assert "README.md" in sources and notebooks <= sources
-    assert all(len(words(p.text)) <= 2 * 250 for p in passages)  # a piece closes once it reaches 250 words
+    assert all(
+        len(words(p.text)) <= 2 * 250 for p in passages
+    )  # a piece closes once it reaches 250 words
     with pytest.raises(FileNotFoundError, match="chapters"):
         course_passages(ROOT / "data")
 

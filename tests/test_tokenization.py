@@ -1,4 +1,4 @@
-"""Tests of course_lib.tokenization: character and byte-level BPE tokenisers and BPE by hand.
+"""Tests of course_lib.text.tokenization: character and byte-level BPE tokenisers and BPE by hand.
 Each test's name states the fact it checks."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from course_lib.data import TextCorpus, load_shakespeare, load_tang_poems, poems_text
-from course_lib.tokenization import (
+from course_lib.text.tokenization import (
     BPETokenizer,
     CharTokenizer,
     Merge,

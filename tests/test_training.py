@@ -40,8 +40,12 @@ def make_dataset(batch: int = 32, n: int = 512) -> tf.data.Dataset:
 
 def make_task(learning_rate: float = 0.05, seed: int = 0) -> Task:
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)])
-    return supervised_task(model, keras.losses.mean_squared_error, keras.optimizers.Adam(learning_rate))
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
+    )
+    return supervised_task(
+        model, keras.losses.mean_squared_error, keras.optimizers.Adam(learning_rate)
+    )
 
 
 def weights(task: Task) -> list[np.ndarray]:
@@ -50,7 +54,9 @@ def weights(task: Task) -> list[np.ndarray]:
 
 def test_loss_falls_on_a_small_regression():
     task = make_task()
-    history = Trainer(task, TrainConfig(epochs=6, progress="none")).fit(make_dataset(), make_dataset())
+    history = Trainer(task, TrainConfig(epochs=6, progress="none")).fit(
+        make_dataset(), make_dataset()
+    )
     losses = history.series("loss")
     assert losses[-1] < 0.05 * losses[0]
     assert history.series("loss", "val")[-1] < 0.1
@@ -101,13 +107,24 @@ def test_mid_epoch_checkpoint_resumes_data_position_and_epoch_means(tmp_path):
     reference = make_task()
     ref_history = Trainer(reference, TrainConfig(epochs=2, progress="none")).fit(make_dataset())
 
-    config = TrainConfig(epochs=2, checkpoint_dir=tmp_path, checkpoint_every_steps=5,
-                         checkpoint_every_epochs=None, max_steps=25, progress="none")
+    config = TrainConfig(
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        checkpoint_every_steps=5,
+        checkpoint_every_epochs=None,
+        max_steps=25,
+        progress="none",
+    )
     first = Trainer(make_task(), config)
     assert first.fit(make_dataset()).stop_reason == "max_steps"
     assert int(first.step.numpy()) == 25
-    config = TrainConfig(epochs=2, checkpoint_dir=tmp_path, checkpoint_every_steps=5,
-                         checkpoint_every_epochs=None, progress="none")
+    config = TrainConfig(
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        checkpoint_every_steps=5,
+        checkpoint_every_epochs=None,
+        progress="none",
+    )
     task = make_task(seed=7)
     trainer = Trainer(task, config)
     keras.utils.set_random_seed(0)
@@ -118,12 +135,16 @@ def test_mid_epoch_checkpoint_resumes_data_position_and_epoch_means(tmp_path):
 
 
 def test_checkpoint_of_another_model_gives_a_clear_error(tmp_path):
-    Trainer(make_task(), TrainConfig(epochs=1, checkpoint_dir=tmp_path, progress="none")).fit(make_dataset())
+    Trainer(make_task(), TrainConfig(epochs=1, checkpoint_dir=tmp_path, progress="none")).fit(
+        make_dataset()
+    )
     keras.utils.set_random_seed(0)
     other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(1)])
     task = supervised_task(other, keras.losses.mean_squared_error, keras.optimizers.Adam())
     with pytest.raises(ValueError, match="does not match"):
-        Trainer(task, TrainConfig(epochs=2, checkpoint_dir=tmp_path, progress="none")).fit(make_dataset())
+        Trainer(task, TrainConfig(epochs=2, checkpoint_dir=tmp_path, progress="none")).fit(
+            make_dataset()
+        )
 
 
 def test_nan_guard_stops_names_the_step_and_keeps_the_last_good_weights(capsys):
@@ -135,10 +156,14 @@ def test_nan_guard_stops_names_the_step_and_keeps_the_last_good_weights(capsys):
     def poisoned(batch, training):
         loss, metrics = loss_fn(batch, training)
         step = trainer_ref["t"].step
-        poison = tf.where(tf.equal(step, 7), np.float32(np.nan), np.float32(0.0))  # no NaN in the gradient before
+        poison = tf.where(
+            tf.equal(step, 7), np.float32(np.nan), np.float32(0.0)
+        )  # no NaN in the gradient before
         return loss + poison, metrics
 
-    task = Task([Objective("loss", poisoned, model, task.objectives[0].optimizer)], {"model": model})
+    task = Task(
+        [Objective("loss", poisoned, model, task.objectives[0].optimizer)], {"model": model}
+    )
     trainer = Trainer(task, TrainConfig(epochs=3, steps_per_execution=4, progress="none"))
     trainer_ref["t"] = trainer
     snapshots = {}
@@ -171,7 +196,9 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
 
 
 def test_early_stopping_on_an_unknown_value_is_a_clear_error():
-    trainer = Trainer(make_task(), TrainConfig(epochs=2, early_stopping=EarlyStopping("val_acc"), progress="none"))
+    trainer = Trainer(
+        make_task(), TrainConfig(epochs=2, early_stopping=EarlyStopping("val_acc"), progress="none")
+    )
     with pytest.raises(KeyError, match="val_acc"):
         trainer.fit(make_dataset(), make_dataset())
 
@@ -188,9 +215,16 @@ def test_two_objectives_train_in_turn_like_a_gan():
     def loss_b(x, training):  # pulls b's weight to twice a's (reads a's fresh value)
         return tf.reduce_sum(tf.square(b(x) - 2.0 * tf.stop_gradient(a(x))), axis=1)
 
-    task = Task([Objective("a_loss", loss_a, a, keras.optimizers.Adam(0.1)),
-                 Objective("b_loss", loss_b, b, keras.optimizers.Adam(0.1))], {"a": a, "b": b})
-    data = tf.data.Dataset.from_tensor_slices(np.linspace(-1, 1, 64, dtype="float32")[:, None]).batch(16)
+    task = Task(
+        [
+            Objective("a_loss", loss_a, a, keras.optimizers.Adam(0.1)),
+            Objective("b_loss", loss_b, b, keras.optimizers.Adam(0.1)),
+        ],
+        {"a": a, "b": b},
+    )
+    data = tf.data.Dataset.from_tensor_slices(
+        np.linspace(-1, 1, 64, dtype="float32")[:, None]
+    ).batch(16)
     history = Trainer(task, TrainConfig(epochs=60, progress="none")).fit(data)
     assert set(history.epochs[-1].train) == {"a_loss", "b_loss"}
     assert a.get_weights()[0].item() == pytest.approx(3.0, abs=0.05)
@@ -214,8 +248,10 @@ def test_objective_without_gradient_is_rejected():
     task = make_task()
     model = task.models["model"]
     other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    bad = Task([Objective("loss", task.objectives[0].loss_fn, other, keras.optimizers.SGD())],
-               {"model": model, "other": other})
+    bad = Task(
+        [Objective("loss", task.objectives[0].loss_fn, other, keras.optimizers.SGD())],
+        {"model": model, "other": other},
+    )
     with pytest.raises(ValueError, match="no gradient reaches"):
         Trainer(bad, TrainConfig(progress="none")).fit(make_dataset())
 
@@ -230,7 +266,9 @@ def test_repeated_dataset_needs_steps_per_epoch():
     trainer = Trainer(make_task(), TrainConfig(progress="none"))
     with pytest.raises(ValueError, match="steps_per_epoch"):
         trainer.fit(make_dataset().repeat())
-    history = Trainer(make_task(), TrainConfig(steps_per_epoch=5, epochs=2, progress="none")).fit(make_dataset().repeat())
+    history = Trainer(make_task(), TrainConfig(steps_per_epoch=5, epochs=2, progress="none")).fit(
+        make_dataset().repeat()
+    )
     assert [r.step for r in history.epochs] == [5, 10]
 
 
@@ -253,9 +291,20 @@ def test_xla_compiled_steps_match_plain_steps():
 
 def _run_in_fresh_process(code: str) -> str:
     """Logical devices and precision policies are process-wide: test them in a new process."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "COURSE_PROFILE": "ci"}
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                            cwd=ROOT, timeout=300, env=env)
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": str(ROOT),
+        "COURSE_PROFILE": "ci",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -282,7 +331,11 @@ def test_mirrored_strategy_over_two_logical_cpus_matches_one_device():
         print("maxdiff", max(float(np.max(np.abs(a - b))) for a, b in zip(w1, w2)))
         print("lossdiff", max(abs(a - b) for a, b in zip(h1.series("loss", "val"), h2.series("loss", "val"))))
     """)
-    values = dict(line.split() for line in out.strip().splitlines() if line.split()[0] in ("replicas", "maxdiff", "lossdiff"))
+    values = dict(
+        line.split()
+        for line in out.strip().splitlines()
+        if line.split()[0] in ("replicas", "maxdiff", "lossdiff")
+    )
     assert values["replicas"] == "2"
     assert float(values["maxdiff"]) < 1e-5
     assert float(values["lossdiff"]) < 1e-5
@@ -318,7 +371,7 @@ def test_multi_worker_strategy_on_two_local_workers_matches_one_device(tmp_path)
     ports = [_free_port(), _free_port()]
     code = textwrap.dedent("""
         import json, sys, numpy as np, tensorflow as tf, keras
-        from course_lib import devices
+        from course_lib.runtime import devices
         from tests.test_training import make_dataset, weights, TrainConfig, Trainer, supervised_task
         hw = devices.describe_hardware()
         assert devices.choose_strategy_kind(hw) == "multi_worker", hw
@@ -333,13 +386,37 @@ def test_multi_worker_strategy_on_two_local_workers_matches_one_device(tmp_path)
         np.savez(sys.argv[2], *weights(task))
         print("replicas", strategy.num_replicas_in_sync)
     """)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "COURSE_PROFILE": "ci"}
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": str(ROOT),
+        "COURSE_PROFILE": "ci",
+    }
     cluster = {"worker": [f"localhost:{p}" for p in ports]}
     procs = []
     for index in range(2):
-        env_i = {**env, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        procs.append(subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "ckpt"), str(tmp_path / f"w{index}.npz")],
-                                      cwd=ROOT, env=env_i, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        env_i = {
+            **env,
+            "TF_CONFIG": json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}}
+            ),
+        }
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    code,
+                    str(tmp_path / "ckpt"),
+                    str(tmp_path / f"w{index}.npz"),
+                ],
+                cwd=ROOT,
+                env=env_i,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     outputs = [p.communicate(timeout=300) for p in procs]
     for p, (out, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
@@ -371,8 +448,9 @@ def test_batch_size_reads_the_first_leaf_of_a_nested_batch():
 def test_sums_over_examples_sums_vectors_and_scales_scalar_means():
     from course_lib.training.replicas import sums_over_examples
 
-    out = sums_over_examples({"per_example": tf.constant([1.0, 2.0, 4.0]), "mean": tf.constant(2.5)},
-                             tf.constant(3))
+    out = sums_over_examples(
+        {"per_example": tf.constant([1.0, 2.0, 4.0]), "mean": tf.constant(2.5)}, tf.constant(3)
+    )
     assert float(out["per_example"]) == 7.0 and float(out["mean"]) == 7.5
 
 
@@ -385,13 +463,21 @@ def test_replica_slice_is_the_whole_batch_with_one_replica():
 
 
 def test_resume_from_an_older_checkpoint_truncates_the_history_and_continues(tmp_path):
-    config = TrainConfig(epochs=2, checkpoint_dir=tmp_path, checkpoint_every_steps=8,
-                         checkpoint_every_epochs=None, max_steps=20, progress="none")
+    config = TrainConfig(
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        checkpoint_every_steps=8,
+        checkpoint_every_epochs=None,
+        max_steps=20,
+        progress="none",
+    )
     Trainer(make_task(), config).fit(make_dataset())  # 16 steps per epoch: a save at step 16
     (tmp_path / "ckpt-20.index").unlink()  # pretend the run died before its step-20 save
     for f in tmp_path.glob("ckpt-20.data*"):
         f.unlink()
-    (tmp_path / "checkpoint").write_text('model_checkpoint_path: "ckpt-16"\nall_model_checkpoint_paths: "ckpt-16"\n')
+    (tmp_path / "checkpoint").write_text(
+        'model_checkpoint_path: "ckpt-16"\nall_model_checkpoint_paths: "ckpt-16"\n'
+    )
     trainer = Trainer(make_task(seed=5), config)
     history = trainer.fit(make_dataset())
     assert int(trainer.step.numpy()) == 20 and [r.epoch for r in history.epochs] == [1]

@@ -48,7 +48,9 @@ def test_gaussian_kl_agrees_with_monte_carlo_estimate_within_5_standard_errors()
     log_p = np.sum(-0.5 * (np.log(2 * np.pi) + z**2), axis=1)
     diff = log_q - log_p
     mc, se = diff.mean(), diff.std() / np.sqrt(diff.size)
-    kl = float(gaussian_kl(tf.constant(mu[None], tf.float32), tf.constant(log_var[None], tf.float32))[0])
+    kl = float(
+        gaussian_kl(tf.constant(mu[None], tf.float32), tf.constant(log_var[None], tf.float32))[0]
+    )
     assert abs(kl - mc) < 5 * se, (kl, mc, se)
 
 
@@ -85,9 +87,13 @@ def test_reparameterize_gives_gradients_to_mu_and_log_var():
         z = reparameterize(mu, log_var, eps)
         total = tf.reduce_sum(z)
     d_mu, d_log_var = tape.gradient(total, [mu, log_var])
-    np.testing.assert_allclose(z.numpy(), mu.numpy() + np.exp(0.5 * log_var.numpy()) * eps.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        z.numpy(), mu.numpy() + np.exp(0.5 * log_var.numpy()) * eps.numpy(), rtol=1e-6
+    )
     np.testing.assert_allclose(d_mu.numpy(), np.ones((1, 2)), rtol=1e-6)  # dz/dmu = 1
-    np.testing.assert_allclose(d_log_var.numpy(), 0.5 * np.exp(0.5 * log_var.numpy()) * eps.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        d_log_var.numpy(), 0.5 * np.exp(0.5 * log_var.numpy()) * eps.numpy(), rtol=1e-6
+    )
 
 
 # --------------------------------------------------------------------------- the model
@@ -110,7 +116,9 @@ def test_loss_fn_is_minus_reconstruction_plus_beta_times_kl():
     vae = VAE(VAEConfig(latent_dim=2, hidden=(16,), beta=3.0), seed=5)
     x = np.random.default_rng(0).integers(0, 2, size=(3, 28, 28, 1)).astype("float32")
     loss, m = vae.loss_fn((x, np.zeros(3)), False)  # (x, labels) batches are accepted
-    np.testing.assert_allclose(loss.numpy(), -(m["reconstruction"] - 3.0 * m["kl"]).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        loss.numpy(), -(m["reconstruction"] - 3.0 * m["kl"]).numpy(), rtol=1e-6
+    )
 
 
 def test_conv_variant_output_shapes():
@@ -173,8 +181,10 @@ def trained():
     vae = VAE(VAEConfig(latent_dim=8, hidden=(256, 128)), seed=0)
     before = -float(tf.reduce_mean(vae.elbo_terms(x)["elbo"]))
     data = make_dataset(x, batch_size=64, seed=0, repeat=True)
-    trainer = Trainer(make_task(vae, keras.optimizers.Adam(2e-3)),
-                      TrainConfig(epochs=3, steps_per_epoch=100, steps_per_execution=50, progress="none"))
+    trainer = Trainer(
+        make_task(vae, keras.optimizers.Adam(2e-3)),
+        TrainConfig(epochs=3, steps_per_epoch=100, steps_per_execution=50, progress="none"),
+    )
     history = trainer.fit(data)
     after = -float(tf.reduce_mean(vae.elbo_terms(x)["elbo"]))
     return vae, x, before, after, history
@@ -218,9 +228,13 @@ def test_make_task_checkpoints_weights_and_seed_state_so_a_new_trainer_resumes_e
     x = binarize_static(to_float(load_mnist().x_train[:32]))
     cfg = TrainConfig(epochs=1, steps_per_epoch=5, progress="none", checkpoint_dir=tmp_path)
     first = VAE(VAEConfig(latent_dim=2, hidden=(16,)), seed=0)
-    Trainer(make_task(first, keras.optimizers.Adam(1e-3)), cfg).fit(make_dataset(x, batch_size=16, repeat=True))
+    Trainer(make_task(first, keras.optimizers.Adam(1e-3)), cfg).fit(
+        make_dataset(x, batch_size=16, repeat=True)
+    )
     second = VAE(VAEConfig(latent_dim=2, hidden=(16,)), seed=99)
-    Trainer(make_task(second, keras.optimizers.Adam(1e-3)), cfg).fit(make_dataset(x, batch_size=16, repeat=True))
+    Trainer(make_task(second, keras.optimizers.Adam(1e-3)), cfg).fit(
+        make_dataset(x, batch_size=16, repeat=True)
+    )
     assert np.array_equal(second.seed_generator.state.numpy(), first.seed_generator.state.numpy())
     for a, b in zip(first.trainable_variables, second.trainable_variables):
         assert np.array_equal(a.numpy(), b.numpy())

@@ -1,4 +1,4 @@
-"""Tests of course_lib.widgets: explorers and their static fallbacks."""
+"""Tests of course_lib.viz.widgets: explorers and their static fallbacks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from course_lib.widgets import latent_explorer, latent_grid, widgets_enabled
+from course_lib.viz.widgets import latent_explorer, latent_grid, widgets_enabled
 
 
 def coordinate_decoder(z: np.ndarray) -> np.ndarray:
@@ -36,7 +36,9 @@ def test_latent_grid_puts_positive_z1_at_the_top_and_negative_z0_at_the_left():
     assert top_left[:, :14].mean() == pytest.approx((-2.0 + 3) / 6)  # z0 = -limit
     assert top_left[:, 14:].mean() == pytest.approx((2.0 + 3) / 6)  # z1 = +limit
     bottom_right = canvas[-28:, -28:]
-    assert bottom_right[:, :14].mean() == pytest.approx(5 / 6) and bottom_right[:, 14:].mean() == pytest.approx(1 / 6)
+    assert bottom_right[:, :14].mean() == pytest.approx(5 / 6) and bottom_right[
+        :, 14:
+    ].mean() == pytest.approx(1 / 6)
     assert fig.axes[0].get_xlabel() == "$z_{0}$"
 
 

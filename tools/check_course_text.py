@@ -43,7 +43,10 @@ from urllib.parse import unquote
 ROOT = Path(__file__).resolve().parent.parent
 ERRATA_PAGE = "chapters/errata.md"
 MARKDOWN_FILES = ("README.md", "data/README.md", ERRATA_PAGE)
-OUTSIDE_MARKERS = ("SEED" + "_ERRATA", "../" + "shared/")  # split so this file does not match itself
+OUTSIDE_MARKERS = (
+    "SEED" + "_ERRATA",
+    "../" + "shared/",
+)  # split so this file does not match itself
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Finding:
 
 
 # --- reading documents ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Document:
@@ -81,7 +85,9 @@ def read_document(path: Path, root: Path = ROOT) -> Document:
     rel = path.resolve().relative_to(root.resolve()).as_posix()
     if path.suffix == ".ipynb":
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        md = tuple((i, "".join(c["source"])) for i, c in enumerate(cells) if c["cell_type"] == "markdown")
+        md = tuple(
+            (i, "".join(c["source"])) for i, c in enumerate(cells) if c["cell_type"] == "markdown"
+        )
         code = tuple("".join(c["source"]) for c in cells if c["cell_type"] == "code")
         return Document(rel, md, code)
     return Document(rel, ((None, path.read_text(encoding="utf-8")),))
@@ -89,7 +95,9 @@ def read_document(path: Path, root: Path = ROOT) -> Document:
 
 def course_documents(root: Path = ROOT) -> list[Document]:
     """Every chapter notebook, plus the README, the data README and the errata page."""
-    notebooks = sorted(p for p in (root / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    notebooks = sorted(
+        p for p in (root / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+    )
     files = [root / f for f in MARKDOWN_FILES if (root / f).exists()]
     return [read_document(p, root) for p in notebooks + files]
 
@@ -164,28 +172,46 @@ def check_links(doc: Document, root: Path = ROOT) -> list[Finding]:
     base = (root / doc.path).parent
     for cell, text in doc.blocks:
         for target in links(text):
-            if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):  # http:, https:, mailto: ...
+            if re.match(
+                r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE
+            ):  # http:, https:, mailto: ...
                 continue
             file_part, _, anchor = target.partition("#")
             anchor = unquote(anchor)
-            dest = (base / unquote(file_part)).resolve() if file_part else (root / doc.path).resolve()
+            dest = (
+                (base / unquote(file_part)).resolve() if file_part else (root / doc.path).resolve()
+            )
             try:
                 rel = dest.relative_to(root.resolve()).as_posix()
             except ValueError:
-                out.append(Finding(doc.path, cell, "link", f"{target!r} points outside the repository"))
+                out.append(
+                    Finding(doc.path, cell, "link", f"{target!r} points outside the repository")
+                )
                 continue
             if not dest.exists():
                 out.append(Finding(doc.path, cell, "link", f"{target!r}: {rel} does not exist"))
                 continue
-            if anchor and dest.suffix in (".ipynb", ".md") and anchor not in _anchors_of(rel, str(root)):
-                out.append(Finding(doc.path, cell, "link",
-                                   f"{target!r}: {rel} has no heading with anchor {anchor!r}"))
+            if (
+                anchor
+                and dest.suffix in (".ipynb", ".md")
+                and anchor not in _anchors_of(rel, str(root))
+            ):
+                out.append(
+                    Finding(
+                        doc.path,
+                        cell,
+                        "link",
+                        f"{target!r}: {rel} has no heading with anchor {anchor!r}",
+                    )
+                )
     return out
 
 
 CODE_SPAN = re.compile(r"`([^`\n]+)`")
-REPO_PATH = re.compile(r"^(?:\.ci|benchmarks|chapters|course_lib|data|tests|tools)/[\w./-]*$"
-                       r"|^(?:README\.md|requirements\.txt|pyproject\.toml|conftest\.py)$")
+REPO_PATH = re.compile(
+    r"^(?:\.ci|benchmarks|chapters|course_lib|data|tests|tools)/[\w./-]*$"
+    r"|^(?:README\.md|requirements\.txt|pyproject\.toml|conftest\.py)$"
+)
 DOTTED = re.compile(r"^course_lib(?:\.[A-Za-z_]\w*)+$")
 
 
@@ -231,13 +257,22 @@ def check_paths(doc: Document, root: Path = ROOT) -> list[Finding]:
             if REPO_PATH.match(span) and "NN" not in span:  # chapters/NN_name/ is a pattern
                 path = span.rstrip("/")
                 if not ((root / path).exists() or ((root / doc.path).parent / path).exists()):
-                    out.append(Finding(doc.path, cell, "path", f"`{span}` does not exist in the repository"))
+                    out.append(
+                        Finding(
+                            doc.path, cell, "path", f"`{span}` does not exist in the repository"
+                        )
+                    )
             elif DOTTED.match(span) and not dotted_name_exists(span, root):
-                out.append(Finding(doc.path, cell, "path", f"`{span}` is not a module or name of course_lib"))
+                out.append(
+                    Finding(
+                        doc.path, cell, "path", f"`{span}` is not a module or name of course_lib"
+                    )
+                )
     return out
 
 
 # --- chapter references ---------------------------------------------------------------------------
+
 
 def existing_chapters(root: Path = ROOT) -> dict[int, list[str]]:
     """Chapter number -> the file names of its notebooks, for chapter folders that have any."""
@@ -249,12 +284,16 @@ def existing_chapters(root: Path = ROOT) -> dict[int, list[str]]:
     return found
 
 
-CHAPTER_REF = re.compile(r"\b[Cc]hapters?\s+(\d{1,2})((?:\s*(?:,|and|or|&)\s*\d{1,2}\b)*)(?:\s*,?\s*\(?\s*parts?\s+(\d))?")
+CHAPTER_REF = re.compile(
+    r"\b[Cc]hapters?\s+(\d{1,2})((?:\s*(?:,|and|or|&)\s*\d{1,2}\b)*)(?:\s*,?\s*\(?\s*parts?\s+(\d))?"
+)
 PLAN_POINTER = re.compile(r"course plan|README\.md#(?:chapters|Chapters)")
 
 
-SENTENCE_END = re.compile(r"(?<!\bal\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bcf\.)(?<!\bvs\.)(?<!\bFig\.)(?<!\bEq\.)"
-                          r"(?<=[.!?])\s+(?=[A-Z*(\[$`])")
+SENTENCE_END = re.compile(
+    r"(?<!\bal\.)(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bcf\.)(?<!\bvs\.)(?<!\bFig\.)(?<!\bEq\.)"
+    r"(?<=[.!?])\s+(?=[A-Z*(\[$`])"
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -265,25 +304,39 @@ def sentences(text: str) -> list[str]:
 
 
 def check_chapter_refs(doc: Document, root: Path = ROOT) -> list[Finding]:
-    """"chapter N" must name an existing chapter (and "part M" an existing notebook of it); a
+    """ "chapter N" must name an existing chapter (and "part M" an existing notebook of it); a
     planned chapter only in a sentence that points at the course plan."""
     chapters = existing_chapters(root)
     out = []
     for cell, text in doc.blocks:
         for sentence in sentences(without_code(text)):
             for m in CHAPTER_REF.finditer(sentence):
-                numbers = [int(m.group(1))] + [int(n) for n in re.findall(r"\d{1,2}", m.group(2) or "")]
+                numbers = [int(m.group(1))] + [
+                    int(n) for n in re.findall(r"\d{1,2}", m.group(2) or "")
+                ]
                 for n in numbers:
                     if n not in chapters and not PLAN_POINTER.search(sentence):
-                        out.append(Finding(doc.path, cell, "chapter",
-                                           f"'{m.group(0).strip()}': no chapter {n} exists yet; name it as part "
-                                           f"of the course plan (link ../../README.md#chapters) so the sentence "
-                                           f"stays true when it lands"))
+                        out.append(
+                            Finding(
+                                doc.path,
+                                cell,
+                                "chapter",
+                                f"'{m.group(0).strip()}': no chapter {n} exists yet; name it as part "
+                                f"of the course plan (link ../../README.md#chapters) so the sentence "
+                                f"stays true when it lands",
+                            )
+                        )
                 if m.group(3) and len(numbers) == 1 and numbers[0] in chapters:
                     part = int(m.group(3))
                     if not any(name.startswith(f"{part:02d}_") for name in chapters[numbers[0]]):
-                        out.append(Finding(doc.path, cell, "chapter",
-                                           f"'{m.group(0).strip()}': chapter {numbers[0]} has no part {part}"))
+                        out.append(
+                            Finding(
+                                doc.path,
+                                cell,
+                                "chapter",
+                                f"'{m.group(0).strip()}': chapter {numbers[0]} has no part {part}",
+                            )
+                        )
     return out
 
 
@@ -298,10 +351,13 @@ def errata_rows(root: Path = ROOT) -> dict[str, str]:
     if not page.exists():
         return {}
     text = without_code(page.read_text(encoding="utf-8"))
-    heads = [(m.start(), m.group(2).strip()) for m in re.finditer(r"^(##)\s+(E\d+)\b.*$", text, re.MULTILINE)]
+    heads = [
+        (m.start(), m.group(2).strip())
+        for m in re.finditer(r"^(##)\s+(E\d+)\b.*$", text, re.MULTILINE)
+    ]
     rows = {}
     for (start, name), nxt in zip(heads, heads[1:] + [(len(text), "")]):
-        rows[name] = text[start:nxt[0]]
+        rows[name] = text[start : nxt[0]]
     return rows
 
 
@@ -310,25 +366,56 @@ def check_errata(docs: list[Document], root: Path = ROOT) -> list[Finding]:
     rows = errata_rows(root)
     out = []
     if not rows:
-        return [Finding(ERRATA_PAGE, None, "errata", "the errata page is missing or has no '## E<n>' rows")]
+        return [
+            Finding(
+                ERRATA_PAGE, None, "errata", "the errata page is missing or has no '## E<n>' rows"
+            )
+        ]
     for doc in docs:
         for cell, text in doc.blocks:
             for m in ERRATUM_CITE.finditer(text):
                 name = m.group(1) or m.group(2)
                 if name not in rows:
-                    out.append(Finding(doc.path, cell, "errata", f"cites {name}, which {ERRATA_PAGE} does not have"))
+                    out.append(
+                        Finding(
+                            doc.path,
+                            cell,
+                            "errata",
+                            f"cites {name}, which {ERRATA_PAGE} does not have",
+                        )
+                    )
                 elif doc.is_notebook and m.group(1) and f"errata.md#{name})" not in text:
-                    out.append(Finding(doc.path, cell, "errata",
-                                       f"mentions {name} without linking it: write [erratum {name}](../errata.md#{name})"))
+                    out.append(
+                        Finding(
+                            doc.path,
+                            cell,
+                            "errata",
+                            f"mentions {name} without linking it: write [erratum {name}](../errata.md#{name})",
+                        )
+                    )
             for marker in OUTSIDE_MARKERS:
                 if marker in text:
-                    out.append(Finding(doc.path, cell, "errata",
-                                       f"refers to {marker!r}, which is not part of the course; "
-                                       f"link the course's own errata page instead"))
+                    out.append(
+                        Finding(
+                            doc.path,
+                            cell,
+                            "errata",
+                            f"refers to {marker!r}, which is not part of the course; "
+                            f"link the course's own errata page instead",
+                        )
+                    )
     for name, section in rows.items():
-        if not re.search(r"\]\([^)]*\.ipynb(?:#[^)]*)?\)", section) and not PLAN_POINTER.search(section):
-            out.append(Finding(ERRATA_PAGE, None, "errata",
-                               f"{name} links no notebook that shows the correction (or the course plan)"))
+        if not re.search(r"\]\([^)]*\.ipynb(?:#[^)]*)?\)", section) and not PLAN_POINTER.search(
+            section
+        ):
+            out.append(
+                Finding(
+                    ERRATA_PAGE,
+                    None,
+                    "errata",
+                    f"{name} links no notebook that shows the correction (or the course plan)",
+                )
+            )
     return out
 
 
@@ -337,13 +424,16 @@ def check_errata(docs: list[Document], root: Path = ROOT) -> list[Finding]:
 NUMBER = re.compile(r"(?<![\w.\-/^_{\\])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w\-]*[A-Za-z_]|\.\d)")
 CITATION = re.compile(
     r"et al\.|arXiv|https?://|\bdata ?sheets?\b|\bwhite ?papers?\b|model card|\bannounce"
-    r"|\b[A-Z][\w'’-]+(?:\s+(?:and|&)\s+[A-Z][\w'’-]+)?,?\s+\(?(?:19|20)\d\d\b")
+    r"|\b[A-Z][\w'’-]+(?:\s+(?:and|&)\s+[A-Z][\w'’-]+)?,?\s+\(?(?:19|20)\d\d\b"
+)
 NOT_A_RESULT_BEFORE = re.compile(
     r"(?:§|\b(?:sections?|chapters?|parts?|exercises?|tables?|appendix|figures?|fig\.|eq\.|equations?"
     r"|steps?|items?|cells?|versions?|v|Q|E|Python|TensorFlow|Keras|NumPy|sympy|matplotlib|JupyterLab"
     r"|Jupyter|nbval|nbgrader|CUDA|PyPI|Debian|pip|packages?|iOS|iPadOS|macOS|Android|Unicode|ISO|RFC|top"
     r"|rows?|columns?|questions?)"
-    r")[\s~]*(?:\d+(?:\.\d+)*\s*(?:,|and|or|to|–|-)\s*)*$", re.IGNORECASE)
+    r")[\s~]*(?:\d+(?:\.\d+)*\s*(?:,|and|or|to|–|-)\s*)*$",
+    re.IGNORECASE,
+)
 CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 MEASURED_HEADINGS = ("expected results",)
 DATE = re.compile(r"\b20\d\d-\d\d-\d\d\b")
@@ -352,7 +442,9 @@ MACHINE = re.compile(r"\b(?:CPU|GPU|cores?|machine|laptop|VM)\b", re.IGNORECASE)
 
 def _checks_nothing(test: ast.expr) -> bool:
     """An assert condition made of literals only (``assert 12 * 4 == 48``) checks no result."""
-    return not any(isinstance(n, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)) for n in ast.walk(test))
+    return not any(
+        isinstance(n, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)) for n in ast.walk(test)
+    )
 
 
 def code_numbers(sources: tuple[str, ...]) -> set[float]:
@@ -374,8 +466,12 @@ def code_numbers(sources: tuple[str, ...]) -> set[float]:
                     if _checks_nothing(test):
                         ignored.update(id(n) for n in ast.walk(test))
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Constant) and not isinstance(node.value, (bool, str, bytes))
-                    and isinstance(node.value, (int, float, complex)) and id(node) not in ignored):
+            if (
+                isinstance(node, ast.Constant)
+                and not isinstance(node.value, (bool, str, bytes))
+                and isinstance(node.value, (int, float, complex))
+                and id(node) not in ignored
+            ):
                 value = node.value
                 values.add(float(value.imag if isinstance(value, complex) else value))
     return values
@@ -386,7 +482,7 @@ def _pinned(value: float, decimals: int, pinned: set[float]) -> bool:
     literal to be written in another unit (x 1e3^k, or as a fraction instead of a percentage)."""
     for scale in (1, 1e-2, 1e2, 1e-3, 1e3, 1e-6, 1e6, 1e-9, 1e9, 1e-12, 1e12):
         target = value * scale
-        tol = 0.5 * 10 ** -decimals * scale * 1e-6 + 1e-12 * abs(target)
+        tol = 0.5 * 10**-decimals * scale * 1e-6 + 1e-12 * abs(target)
         if any(abs(p - target) <= tol for p in pinned):
             return True
     return False
@@ -409,13 +505,21 @@ def measured_table_findings(doc: Document) -> list[Finding]:
             paragraphs = re.split(r"\n\s*\n", section)
             for i, paragraph in enumerate(paragraphs):
                 header = paragraph.lstrip().split("\n", 1)[0].lower()
-                if not header.startswith("|") or not re.search(r"\btime\b|\bresult|measured", header):
+                if not header.startswith("|") or not re.search(
+                    r"\btime\b|\bresult|measured", header
+                ):
                     continue
-                context = "\n".join(paragraphs[:i + 1])
+                context = "\n".join(paragraphs[: i + 1])
                 if not (DATE.search(context) and MACHINE.search(context)):
-                    out.append(Finding(doc.path, cell, "measured",
-                                       f"the table {header.strip()[:60]!r} holds measurements but its section does not "
-                                       f"say on what machine and date (YYYY-MM-DD) they were measured"))
+                    out.append(
+                        Finding(
+                            doc.path,
+                            cell,
+                            "measured",
+                            f"the table {header.strip()[:60]!r} holds measurements but its section does not "
+                            f"say on what machine and date (YYYY-MM-DD) they were measured",
+                        )
+                    )
     return out
 
 
@@ -433,13 +537,21 @@ def prose_number_findings(doc: Document, pinned_extra: set[float] | None = None)
             head = re.match(r"\s*(#{1,6})\s*(.*)", block)
             if head:
                 measured_section = any(h in head.group(2).lower() for h in MEASURED_HEADINGS)
-                block = block[head.end():]  # a heading's own number is an enumerator
+                block = block[head.end() :]  # a heading's own number is an enumerator
             measured_table = "run time" in block.lower() and "|" in block
             if measured_section or measured_table:
-                if (measured_section or measured_table) and not (DATE.search(text) and MACHINE.search(text)):
-                    out.append(Finding(doc.path, cell, "measured",
-                                       "measured figures must say on what machine and on what date (YYYY-MM-DD) "
-                                       "they were measured"))
+                if (measured_section or measured_table) and not (
+                    DATE.search(text) and MACHINE.search(text)
+                ):
+                    out.append(
+                        Finding(
+                            doc.path,
+                            cell,
+                            "measured",
+                            "measured figures must say on what machine and on what date (YYYY-MM-DD) "
+                            "they were measured",
+                        )
+                    )
                 continue
             previous = ""
             for paragraph in re.split(r"\n\s*\n", block):
@@ -452,7 +564,9 @@ def prose_number_findings(doc: Document, pinned_extra: set[float] | None = None)
     return out
 
 
-def _unpinned_numbers(doc: Document, cell: int | None, paragraph: str, pinned: set[float]) -> list[Finding]:
+def _unpinned_numbers(
+    doc: Document, cell: int | None, paragraph: str, pinned: set[float]
+) -> list[Finding]:
     out = []
     for sentence in sentences(paragraph):
         if CITATION.search(sentence):
@@ -462,21 +576,28 @@ def _unpinned_numbers(doc: Document, cell: int | None, paragraph: str, pinned: s
             value = float(digits.replace(",", "") + (frac or ""))
             if frac is None and (value < 10 or (1900 <= value <= 2030 and "," not in digits)):
                 continue  # a single digit, or a year
-            if NOT_A_RESULT_BEFORE.search(sentence[:m.start()]):
+            if NOT_A_RESULT_BEFORE.search(sentence[: m.start()]):
                 continue  # a section, chapter, exercise or version number
-            if CJK.search(sentence[m.end():m.end() + 2]):
+            if CJK.search(sentence[m.end() : m.end() + 2]):
                 continue  # a section number of the source document followed by its heading
             if _pinned(value, len(frac) - 1 if frac else 0, pinned):
                 continue
-            out.append(Finding(doc.path, cell, "number",
-                               f"{m.group(0)!r} is typed in prose but no code cell pins it and the sentence "
-                               f"cites no source: print it from a cell, assert it with a tolerance, cite "
-                               f"its source, or move a measured value to Expected results. Sentence: "
-                               f"{' '.join(sentence.split())[:160]!r}"))
+            out.append(
+                Finding(
+                    doc.path,
+                    cell,
+                    "number",
+                    f"{m.group(0)!r} is typed in prose but no code cell pins it and the sentence "
+                    f"cites no source: print it from a cell, assert it with a tolerance, cite "
+                    f"its source, or move a measured value to Expected results. Sentence: "
+                    f"{' '.join(sentence.split())[:160]!r}",
+                )
+            )
     return out
 
 
 # --- everything -----------------------------------------------------------------------------------
+
 
 def check(docs: list[Document] | None = None, root: Path = ROOT) -> list[Finding]:
     """Every finding for ``docs`` (default: the whole course); errata rows are always checked."""

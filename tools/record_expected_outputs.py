@@ -30,7 +30,9 @@ def record(path: Path) -> int:
     os.environ["COURSE_PROFILE"] = "ci"
     original = nbformat.read(path, as_version=4)
     executed = nbformat.read(path, as_version=4)
-    NotebookClient(executed, timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        executed, timeout=600, resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     tagged = 0
     for cell, ran in zip(original.cells, executed.cells):
         if cell.cell_type != "code":
@@ -38,8 +40,11 @@ def record(path: Path) -> int:
         cell.outputs, cell.execution_count = [], None
         if cell.source.lstrip().startswith(MARKER):
             tagged += 1
-            cell.metadata[KEY] = "".join(o.get("text", "") for o in ran.outputs
-                                         if o.output_type == "stream" and o.name == "stdout")
+            cell.metadata[KEY] = "".join(
+                o.get("text", "")
+                for o in ran.outputs
+                if o.output_type == "stream" and o.name == "stdout"
+            )
         else:
             cell.metadata.pop(KEY, None)
     nbformat.write(original, path)

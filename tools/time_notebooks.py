@@ -48,12 +48,15 @@ def machine_line() -> str:
         except md.PackageNotFoundError:
             versions.append(f"{package} not installed")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{datetime.date.today().isoformat()}, {cores} cores of {cpu_model()}, no GPU used, "
-            f"Python {platform.python_version()}, {', '.join(versions)}")
+    return (
+        f"{datetime.date.today().isoformat()}, {cores} cores of {cpu_model()}, no GPU used, "
+        f"Python {platform.python_version()}, {', '.join(versions)}"
+    )
 
 
-def time_notebook(path: Path, profile: str, timeout: int = 3600,
-                  keep: Path | None = None) -> tuple[float, float, bool]:
+def time_notebook(
+    path: Path, profile: str, timeout: int = 3600, keep: Path | None = None
+) -> tuple[float, float, bool]:
     """``(wall seconds, CPU seconds, succeeded)`` of executing ``path`` in a fresh kernel; with
     ``keep``, the executed notebook is saved there (as ``<name>.<profile>.ipynb``) to read its
     results, otherwise thrown away."""
@@ -63,10 +66,27 @@ def time_notebook(path: Path, profile: str, timeout: int = 3600,
     with tempfile.TemporaryDirectory() as tmp:
         out_dir, out_name = (keep, f"{path.stem}.{profile}") if keep else (Path(tmp), path.stem)
         done = subprocess.run(
-            [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-             f"--ExecutePreprocessor.timeout={timeout}", "--output-dir", str(out_dir), "--output", out_name,
-             str(path)],
-            check=False, env=env, cwd=path.parent, capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                f"--ExecutePreprocessor.timeout={timeout}",
+                "--output-dir",
+                str(out_dir),
+                "--output",
+                out_name,
+                str(path),
+            ],
+            check=False,
+            env=env,
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+        )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -78,8 +98,12 @@ def time_notebook(path: Path, profile: str, timeout: int = 3600,
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="student", choices=("ci", "student", "full"))
-    parser.add_argument("--keep", type=Path, metavar="DIR",
-                        help="save the executed notebooks in DIR (outside the repository) to read their results")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="save the executed notebooks in DIR (outside the repository) to read their results",
+    )
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("[0-9][0-9]_*/*.ipynb"))
@@ -89,11 +113,15 @@ def main(argv: list[str]) -> int:
     failed = 0
     for nb in notebooks:
         load = os.getloadavg()[0]
-        wall, cpu, ok = time_notebook(nb.resolve(), args.profile, keep=args.keep.resolve() if args.keep else None)
+        wall, cpu, ok = time_notebook(
+            nb.resolve(), args.profile, keep=args.keep.resolve() if args.keep else None
+        )
         failed += not ok
         name = nb.resolve().relative_to(ROOT / "chapters").as_posix()
-        print(f"| `{name}` | `{args.profile}` | {wall:.0f} s{'' if ok else ' (FAILED)'} | {cpu:.0f} s | {load:.2f} |",
-              flush=True)
+        print(
+            f"| `{name}` | `{args.profile}` | {wall:.0f} s{'' if ok else ' (FAILED)'} | {cpu:.0f} s | {load:.2f} |",
+            flush=True,
+        )
     return 1 if failed else 0
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from course_lib.config import get_paths
+from course_lib.runtime import get_paths
 
 SHIPPED_MNIST_FILE = "mnist_subset.npz"
 SHIPPED_MNIST_SHA256 = "364ee37dbf5313c12d0fd52e7c31de6d5b27b41a3c07fa161ae59b3b3d8ed8d9"

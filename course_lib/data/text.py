@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from course_lib.config import get_paths
 from course_lib.data.images import DatasetNotFoundError
+from course_lib.runtime import get_paths
 
 SHAKESPEARE_FILE = "shakespeare.txt"
 SHAKESPEARE_SHA256 = "a089c185aec11ed022964ac6bbbc1eac0129a19979654aa8d767423a69b50cb7"

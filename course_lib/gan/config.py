@@ -79,30 +79,50 @@ class GANConfig:
         if self.data_shape is None:
             object.__setattr__(self, "data_shape", DEFAULT_DATA_SHAPE[self.kind])
         if self.dropout is None:
-            object.__setattr__(self, "dropout", 0.0 if self.loss == "wgan_gp" else DEFAULT_DROPOUT[self.kind])
+            object.__setattr__(
+                self, "dropout", 0.0 if self.loss == "wgan_gp" else DEFAULT_DROPOUT[self.kind]
+            )
         object.__setattr__(self, "data_shape", tuple(self.data_shape))
         if not _is_int(self.latent_dim) or self.latent_dim > 1024:
-            raise ValueError(f"GANConfig.latent_dim must be an int in 1..1024, got {self.latent_dim!r}")
+            raise ValueError(
+                f"GANConfig.latent_dim must be an int in 1..1024, got {self.latent_dim!r}"
+            )
         shape = self.data_shape
         if not shape or not all(_is_int(s) for s in shape):
-            raise ValueError(f"GANConfig.data_shape must be a tuple of positive ints, got {shape!r}")
+            raise ValueError(
+                f"GANConfig.data_shape must be a tuple of positive ints, got {shape!r}"
+            )
         if self.kind == "mlp" and len(shape) != 1:
-            raise ValueError(f"kind 'mlp' needs a 1-D data_shape (D,), got {shape} (use kind 'dcgan' for images)")
+            raise ValueError(
+                f"kind 'mlp' needs a 1-D data_shape (D,), got {shape} (use kind 'dcgan' for images)"
+            )
         if self.kind == "dcgan" and (len(shape) != 3 or shape[0] % 4 or shape[1] % 4):
-            raise ValueError(f"kind 'dcgan' needs data_shape (H, W, C) with H and W divisible by 4, got {shape}")
+            raise ValueError(
+                f"kind 'dcgan' needs data_shape (H, W, C) with H and W divisible by 4, got {shape}"
+            )
         if not self.hidden or not all(_is_int(h) for h in self.hidden):
-            raise ValueError(f"GANConfig.hidden must be a non-empty tuple of positive ints, got {self.hidden!r}")
+            raise ValueError(
+                f"GANConfig.hidden must be a non-empty tuple of positive ints, got {self.hidden!r}"
+            )
         if len(self.filters) != 2 or not all(_is_int(f) for f in self.filters):
-            raise ValueError(f"GANConfig.filters must be two positive ints (F1, F2), got {self.filters!r}")
+            raise ValueError(
+                f"GANConfig.filters must be two positive ints (F1, F2), got {self.filters!r}"
+            )
         if not _is_int(self.kernel_size):
-            raise ValueError(f"GANConfig.kernel_size must be a positive int, got {self.kernel_size!r}")
+            raise ValueError(
+                f"GANConfig.kernel_size must be a positive int, got {self.kernel_size!r}"
+            )
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"GANConfig.dropout must be in [0, 1), got {self.dropout!r}")
         if self.loss == "wgan_gp" and self.dropout > 0:
-            raise ValueError(f"loss 'wgan_gp' needs a deterministic critic, got dropout={self.dropout!r}: the "
-                             "gradient penalty would run through random dropout masks (Gulrajani et al. 2017's "
-                             "critic has no dropout and no batch norm); leave dropout=None or set 0")
+            raise ValueError(
+                f"loss 'wgan_gp' needs a deterministic critic, got dropout={self.dropout!r}: the "
+                "gradient penalty would run through random dropout masks (Gulrajani et al. 2017's "
+                "critic has no dropout and no batch norm); leave dropout=None or set 0"
+            )
         if not 0.0 <= float(self.leaky_slope) < 1.0:
             raise ValueError(f"GANConfig.leaky_slope must be in [0, 1), got {self.leaky_slope!r}")
         if not (math.isfinite(float(self.gp_weight)) and self.gp_weight >= 0):
-            raise ValueError(f"GANConfig.gp_weight must be a finite number >= 0, got {self.gp_weight!r}")
+            raise ValueError(
+                f"GANConfig.gp_weight must be a finite number >= 0, got {self.gp_weight!r}"
+            )

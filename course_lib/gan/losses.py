@@ -65,8 +65,9 @@ def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
     return -_per_example(fake_scores)
 
 
-def gradient_penalty(critic: Callable[[tf.Tensor], tf.Tensor], x_real: tf.Tensor, x_fake: tf.Tensor,
-                     eps: tf.Tensor) -> tf.Tensor:
+def gradient_penalty(
+    critic: Callable[[tf.Tensor], tf.Tensor], x_real: tf.Tensor, x_fake: tf.Tensor, eps: tf.Tensor
+) -> tf.Tensor:
     """``(||grad_x f(x_hat)||_2 - 1)^2`` per example, ``(B,)``, at ``x_hat = eps x + (1 - eps) x_fake``.
 
     ``critic(x) -> (B,)`` or ``(B, 1)`` scores; ``x_real`` and ``x_fake`` ``(B, ...)``; ``eps``
@@ -85,7 +86,9 @@ def gradient_penalty(critic: Callable[[tf.Tensor], tf.Tensor], x_real: tf.Tensor
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
         total = tf.reduce_sum(_per_example(critic(x_hat)))  # sum_i f(x_hat_i)
-    grads = tape.gradient(total, x_hat)  # (B, ...): row i = grad of f at x_hat_i (examples independent)
+    grads = tape.gradient(
+        total, x_hat
+    )  # (B, ...): row i = grad of f at x_hat_i (examples independent)
     grads = tf.reshape(tf.cast(grads, tf.float32), [tf.shape(grads)[0], -1])  # (B, prod(...))
     norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)  # (B,)
     return tf.square(norm - 1.0)

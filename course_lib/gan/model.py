@@ -30,8 +30,11 @@ from course_lib.gan.losses import (
 from course_lib.gan.networks import build_discriminator, build_generator
 from course_lib.training import EpochRecord, Objective, Task, Trainer
 
-GENERATOR_LOSSES = {"non_saturating": non_saturating_generator_loss, "minimax": minimax_generator_loss,
-                    "wgan_gp": wasserstein_generator_loss}
+GENERATOR_LOSSES = {
+    "non_saturating": non_saturating_generator_loss,
+    "minimax": minimax_generator_loss,
+    "wgan_gp": wasserstein_generator_loss,
+}
 
 
 def _check_n(n: object) -> int:
@@ -58,8 +61,9 @@ class GAN(keras.Model):
     def sample_z(self, n, seed: int | None = None) -> tf.Tensor:
         """``z ~ N(0, I)``, ``(n, latent_dim)``; ``n`` may be a scalar tensor (the batch size).
         ``seed=None`` uses (and advances) the model's SeedGenerator."""
-        return keras.random.normal(tf.stack([n, self.cfg.latent_dim]),
-                                   seed=self.seed_generator if seed is None else seed)
+        return keras.random.normal(
+            tf.stack([n, self.cfg.latent_dim]), seed=self.seed_generator if seed is None else seed
+        )
 
     def call(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         """``G(z)``: ``z (B, latent_dim) -> x (B, *data_shape)``."""
@@ -71,7 +75,9 @@ class GAN(keras.Model):
         return self.generator(self.sample_z(_check_n(n), seed), training=False)
 
     def _scores(self, x: tf.Tensor, training: bool) -> tf.Tensor:
-        return tf.reshape(tf.cast(self.discriminator(x, training=training), tf.float32), [-1])  # (B,)
+        return tf.reshape(
+            tf.cast(self.discriminator(x, training=training), tf.float32), [-1]
+        )  # (B,)
 
     def d_loss_fn(self, batch, training: bool) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
         """Per-example discriminator (or critic) loss ``(B,)`` and metrics, for an Objective.
@@ -83,12 +89,19 @@ class GAN(keras.Model):
         """
         x = batch[0] if isinstance(batch, (tuple, list)) else batch  # (B, *data_shape)
         n = tf.shape(x)[0]
-        x_fake = tf.stop_gradient(self.generator(self.sample_z(n), training=training))  # (B, *data_shape)
+        x_fake = tf.stop_gradient(
+            self.generator(self.sample_z(n), training=training)
+        )  # (B, *data_shape)
         real, fake = self._scores(x, training), self._scores(x_fake, training)  # (B,) each
         if self.cfg.loss != "wgan_gp":
-            return discriminator_loss(real, fake), {"d_real": tf.sigmoid(real), "d_fake": tf.sigmoid(fake)}
+            return discriminator_loss(real, fake), {
+                "d_real": tf.sigmoid(real),
+                "d_fake": tf.sigmoid(fake),
+            }
         eps = keras.random.uniform(tf.shape(x)[:1], seed=self.seed_generator)  # (B,)
-        penalty = gradient_penalty(lambda t: self.discriminator(t, training=training), x, x_fake, eps)
+        penalty = gradient_penalty(
+            lambda t: self.discriminator(t, training=training), x, x_fake, eps
+        )
         loss = critic_loss(real, fake) + self.cfg.gp_weight * penalty
         return loss, {"critic_real": real, "critic_fake": fake, "gradient_penalty": penalty}
 
@@ -96,18 +109,26 @@ class GAN(keras.Model):
         """Per-example generator loss ``(B,)`` on ``B`` new ``z`` (``B`` = the batch's size):
         ``-log D(G(z))``, ``log(1 - D(G(z)))`` or ``-f(G(z))`` as ``cfg.loss`` says."""
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        x_fake = self.generator(self.sample_z(tf.shape(x)[0]), training=training)  # (B, *data_shape)
+        x_fake = self.generator(
+            self.sample_z(tf.shape(x)[0]), training=training
+        )  # (B, *data_shape)
         return GENERATOR_LOSSES[self.cfg.loss](self._scores(x_fake, training))
 
 
-def make_task(gan: GAN, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer) -> Task:
+def make_task(
+    gan: GAN, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer
+) -> Task:
     """Two objectives, in order ``["d_loss", "g_loss"]`` (D's update, then G's, on every batch),
     models ``{"generator", "discriminator"}``, and the SeedGenerator's state as a trackable."""
     if d_optimizer is g_optimizer:
-        raise ValueError("D and G need two separate optimizer objects (each keeps its own moments).")
+        raise ValueError(
+            "D and G need two separate optimizer objects (each keeps its own moments)."
+        )
     return Task(
-        objectives=[Objective("d_loss", gan.d_loss_fn, gan.discriminator, d_optimizer),
-                    Objective("g_loss", gan.g_loss_fn, gan.generator, g_optimizer)],
+        objectives=[
+            Objective("d_loss", gan.d_loss_fn, gan.discriminator, d_optimizer),
+            Objective("g_loss", gan.g_loss_fn, gan.generator, g_optimizer),
+        ],
         models={"generator": gan.generator, "discriminator": gan.discriminator},
         trackables={"seed_generator_state": gan.seed_generator.state},
     )

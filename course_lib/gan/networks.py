@@ -65,7 +65,9 @@ def build_generator(cfg: GANConfig) -> keras.Model:
     h = keras.layers.BatchNormalization()(h)
     h = keras.layers.ReLU()(h)
     h = keras.layers.Reshape((height // 4, width // 4, f2))(h)  # (B, H/4, W/4, F2)
-    h = keras.layers.Conv2DTranspose(f1, k, strides=2, padding="same", use_bias=False)(h)  # (B, H/2, W/2, F1)
+    h = keras.layers.Conv2DTranspose(f1, k, strides=2, padding="same", use_bias=False)(
+        h
+    )  # (B, H/2, W/2, F1)
     h = keras.layers.BatchNormalization()(h)
     h = keras.layers.ReLU()(h)
     h = keras.layers.Conv2DTranspose(channels, k, strides=2, padding="same")(h)  # (B, H, W, C)
@@ -85,8 +87,9 @@ def build_discriminator(cfg: GANConfig) -> keras.Model:
     if cfg.kind == "mlp":
         layers = [keras.layers.Dense(width) for width in cfg.hidden]  # (B, width) each
     else:
-        layers = [keras.layers.Conv2D(f, cfg.kernel_size, strides=2, padding="same")
-                  for f in cfg.filters]  # (B, H/2, W/2, F1), then (B, H/4, W/4, F2)
+        layers = [
+            keras.layers.Conv2D(f, cfg.kernel_size, strides=2, padding="same") for f in cfg.filters
+        ]  # (B, H/2, W/2, F1), then (B, H/4, W/4, F2)
     for layer in layers:
         h = keras.layers.LeakyReLU(negative_slope=cfg.leaky_slope)(layer(h))
         if cfg.dropout > 0:

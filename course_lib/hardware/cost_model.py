@@ -29,7 +29,7 @@ FLOPs of one token that attends to ``T`` tokens (forward pass)::
 token is multiplied by (one multiply and one add each); ``4 L T d`` is attention's ``q k^T``
 and ``softmax(.) v`` (``2 T d`` each, per layer). This is the forward third of the
 ``6 N + 12 L T d`` of the PaLM paper (Chowdhery et al. 2022, arXiv:2204.02311, Appendix B),
-used by ``course_lib.transformer.training_flops_per_token`` and nanoGPT.
+used by ``course_lib.gpt.training_flops_per_token`` and nanoGPT.
 Kaplan et al. 2020 (arXiv:2001.08361, Table 1) write ``C_forward ~ 2N + 2 n_layer n_ctx
 d_attn``: their attention term is half of the ``4 L T d`` counted here. At GPT-3's
 ``T = 2048`` either is a few % of ``2N`` (``tests/test_hardware.py`` checks 3 %).
@@ -45,7 +45,11 @@ from .shapes import ModelShape, matmul_parameter_count, parameter_count
 
 
 def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not (math.isfinite(value) and value > 0)
+    ):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
 
@@ -59,8 +63,10 @@ def _count(name: str, value: int) -> int:
 def _context(shape: ModelShape, context: int) -> int:
     _count("context", context)
     if context > shape.context_length:
-        raise ValueError(f"context {context} exceeds {shape.name or 'the model'}'s context_length "
-                         f"{shape.context_length}: the model was not built to attend that far")
+        raise ValueError(
+            f"context {context} exceeds {shape.name or 'the model'}'s context_length "
+            f"{shape.context_length}: the model was not built to attend that far"
+        )
     return context
 
 
@@ -78,9 +84,15 @@ def kv_cache_bytes_per_token(shape: ModelShape, bytes_per_value: float = 2) -> f
     return 2.0 * shape.n_layer * shape.n_kv_head * shape.d_head * b
 
 
-def kv_cache_bytes(shape: ModelShape, context: int, batch: int = 1, bytes_per_value: float = 2) -> float:
+def kv_cache_bytes(
+    shape: ModelShape, context: int, batch: int = 1, bytes_per_value: float = 2
+) -> float:
     """The KV cache of ``batch`` sequences of ``context`` tokens, in bytes."""
-    return _count("batch", batch) * _context(shape, context) * kv_cache_bytes_per_token(shape, bytes_per_value)
+    return (
+        _count("batch", batch)
+        * _context(shape, context)
+        * kv_cache_bytes_per_token(shape, bytes_per_value)
+    )
 
 
 def weight_bytes(shape: ModelShape, bytes_per_param: float = 2) -> float:
@@ -118,13 +130,28 @@ class StepEstimate:
         return self.flops / self.bytes
 
 
-def _estimate(flops: float, nbytes: float, peak_flops: float, bandwidth: float, tokens: int) -> StepEstimate:
-    return StepEstimate(flops, nbytes, flops / _positive("peak_flops", peak_flops),
-                        nbytes / _positive("bandwidth", bandwidth), tokens)
+def _estimate(
+    flops: float, nbytes: float, peak_flops: float, bandwidth: float, tokens: int
+) -> StepEstimate:
+    return StepEstimate(
+        flops,
+        nbytes,
+        flops / _positive("peak_flops", peak_flops),
+        nbytes / _positive("bandwidth", bandwidth),
+        tokens,
+    )
 
 
-def decode_step_time(shape: ModelShape, *, batch: int, context: int, peak_flops: float, bandwidth: float,
-                     bytes_per_param: float = 2, kv_bytes_per_value: float | None = None) -> StepEstimate:
+def decode_step_time(
+    shape: ModelShape,
+    *,
+    batch: int,
+    context: int,
+    peak_flops: float,
+    bandwidth: float,
+    bytes_per_param: float = 2,
+    kv_bytes_per_value: float | None = None,
+) -> StepEstimate:
     """One decoding step: each of ``batch`` sequences adds one token that attends to
     ``context`` cached tokens.
 
@@ -135,13 +162,22 @@ def decode_step_time(shape: ModelShape, *, batch: int, context: int, peak_flops:
     _count("batch", batch)
     kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
     flops = batch * flops_per_token(shape, context)
-    nbytes = (matmul_parameter_count(shape) * _positive("bytes_per_param", bytes_per_param)
-              + batch * kv_cache_bytes(shape, context, 1, kv))
+    nbytes = matmul_parameter_count(shape) * _positive(
+        "bytes_per_param", bytes_per_param
+    ) + batch * kv_cache_bytes(shape, context, 1, kv)
     return _estimate(flops, nbytes, peak_flops, bandwidth, batch)
 
 
-def prefill_time(shape: ModelShape, *, prompt_length: int, peak_flops: float, bandwidth: float, batch: int = 1,
-                 bytes_per_param: float = 2, kv_bytes_per_value: float | None = None) -> StepEstimate:
+def prefill_time(
+    shape: ModelShape,
+    *,
+    prompt_length: int,
+    peak_flops: float,
+    bandwidth: float,
+    batch: int = 1,
+    bytes_per_param: float = 2,
+    kv_bytes_per_value: float | None = None,
+) -> StepEstimate:
     """Reading a prompt of ``L_p = prompt_length`` tokens in one pass (per sequence).
 
     With a causal mask token ``t`` attends to ``t`` tokens, so
@@ -153,14 +189,24 @@ def prefill_time(shape: ModelShape, *, prompt_length: int, peak_flops: float, ba
     _count("batch", batch)
     T = _context(shape, prompt_length)
     kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
-    per_seq = T * 2.0 * matmul_parameter_count(shape) + 4.0 * shape.n_layer * shape.d_model * T * (T + 1) / 2
-    nbytes = (matmul_parameter_count(shape) * _positive("bytes_per_param", bytes_per_param)
-              + batch * kv_cache_bytes(shape, T, 1, kv))
+    per_seq = (
+        T * 2.0 * matmul_parameter_count(shape)
+        + 4.0 * shape.n_layer * shape.d_model * T * (T + 1) / 2
+    )
+    nbytes = matmul_parameter_count(shape) * _positive(
+        "bytes_per_param", bytes_per_param
+    ) + batch * kv_cache_bytes(shape, T, 1, kv)
     return _estimate(batch * per_seq, nbytes, peak_flops, bandwidth, batch * T)
 
 
-def decode_step_operations(shape: ModelShape, *, batch: int, context: int, bytes_per_param: float = 2,
-                           kv_bytes_per_value: float | None = None) -> tuple[Operation, ...]:
+def decode_step_operations(
+    shape: ModelShape,
+    *,
+    batch: int,
+    context: int,
+    bytes_per_param: float = 2,
+    kv_bytes_per_value: float | None = None,
+) -> tuple[Operation, ...]:
     """The operations of one decoding step (``batch`` sequences, each adding one token that
     attends to ``context`` cached tokens), each with its FLOPs and bytes, summed over layers:
 
@@ -187,8 +233,13 @@ def decode_step_operations(shape: ModelShape, *, batch: int, context: int, bytes
         "unembedding": shape.vocab_size * d,
     }
     ops = [Operation(name, 2.0 * batch * n, float(n) * bpp) for name, n in weights.items()]
-    ops.append(Operation("attention over the KV cache", batch * 4.0 * L * T * d,
-                         batch * T * kv_cache_bytes_per_token(shape, kv)))
+    ops.append(
+        Operation(
+            "attention over the KV cache",
+            batch * 4.0 * L * T * d,
+            batch * T * kv_cache_bytes_per_token(shape, kv),
+        )
+    )
     return tuple(ops)
 
 
@@ -205,12 +256,16 @@ class OperationTimes:
 
     @property
     def seconds_each(self) -> tuple[float, ...]:
-        return tuple(max(op.flops / self.peak_flops, op.bytes / self.bandwidth) for op in self.operations)
+        return tuple(
+            max(op.flops / self.peak_flops, op.bytes / self.bandwidth) for op in self.operations
+        )
 
     @property
     def bounds(self) -> tuple[str, ...]:
-        return tuple("memory" if op.bytes / self.bandwidth >= op.flops / self.peak_flops else "compute"
-                     for op in self.operations)
+        return tuple(
+            "memory" if op.bytes / self.bandwidth >= op.flops / self.peak_flops else "compute"
+            for op in self.operations
+        )
 
     @property
     def seconds(self) -> float:
@@ -233,19 +288,35 @@ class OperationTimes:
         for op in self.operations:
             if op.name == name:
                 return op
-        raise ValueError(f"no operation {name!r}; have: {', '.join(op.name for op in self.operations)}")
+        raise ValueError(
+            f"no operation {name!r}; have: {', '.join(op.name for op in self.operations)}"
+        )
 
 
-def decode_step_time_by_operation(shape: ModelShape, *, batch: int, context: int, peak_flops: float,
-                                  bandwidth: float, bytes_per_param: float = 2,
-                                  kv_bytes_per_value: float | None = None) -> OperationTimes:
+def decode_step_time_by_operation(
+    shape: ModelShape,
+    *,
+    batch: int,
+    context: int,
+    peak_flops: float,
+    bandwidth: float,
+    bytes_per_param: float = 2,
+    kv_bytes_per_value: float | None = None,
+) -> OperationTimes:
     """The per-operation roofline of a decoding step (see :func:`decode_step_operations`):
     ``sum_i max(F_i / P, Q_i / B_mem)``. It is never below :func:`decode_step_time`'s lumped
     bound ``max(sum F / P, sum Q / B_mem)`` and equals it when every operation is on the same
     side of the ridge point."""
-    ops = decode_step_operations(shape, batch=batch, context=context, bytes_per_param=bytes_per_param,
-                                 kv_bytes_per_value=kv_bytes_per_value)
-    return OperationTimes(ops, _positive("peak_flops", peak_flops), _positive("bandwidth", bandwidth), batch)
+    ops = decode_step_operations(
+        shape,
+        batch=batch,
+        context=context,
+        bytes_per_param=bytes_per_param,
+        kv_bytes_per_value=kv_bytes_per_value,
+    )
+    return OperationTimes(
+        ops, _positive("peak_flops", peak_flops), _positive("bandwidth", bandwidth), batch
+    )
 
 
 def gemm_critical_batch(peak_flops: float, bandwidth: float, bytes_per_param: float = 2) -> float:
@@ -256,8 +327,15 @@ def gemm_critical_batch(peak_flops: float, bandwidth: float, bytes_per_param: fl
     return ridge * _positive("bytes_per_param", bytes_per_param) / 2
 
 
-def fits_in_memory(shape: ModelShape, *, batch: int, context: int, memory_bytes: float, bytes_per_param: float = 2,
-                   kv_bytes_per_value: float | None = None) -> bool:
+def fits_in_memory(
+    shape: ModelShape,
+    *,
+    batch: int,
+    context: int,
+    memory_bytes: float,
+    bytes_per_param: float = 2,
+    kv_bytes_per_value: float | None = None,
+) -> bool:
     """Whether the weights (:func:`weight_bytes`) and ``batch`` KV caches of ``context`` tokens
     fit in ``memory_bytes`` (activations and the runtime's own memory are ignored, so this is
     optimistic)."""
@@ -266,8 +344,14 @@ def fits_in_memory(shape: ModelShape, *, batch: int, context: int, memory_bytes:
     return need <= _positive("memory_bytes", memory_bytes)
 
 
-def max_batch_in_memory(shape: ModelShape, *, context: int, memory_bytes: float, bytes_per_param: float = 2,
-                        kv_bytes_per_value: float | None = None) -> int:
+def max_batch_in_memory(
+    shape: ModelShape,
+    *,
+    context: int,
+    memory_bytes: float,
+    bytes_per_param: float = 2,
+    kv_bytes_per_value: float | None = None,
+) -> int:
     """The largest number of sequences of ``context`` tokens whose KV caches fit in
     ``memory_bytes`` next to the weights (0 if the weights alone do not fit)."""
     kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
@@ -275,8 +359,15 @@ def max_batch_in_memory(shape: ModelShape, *, context: int, memory_bytes: float,
     return max(0, math.floor(free / kv_cache_bytes(shape, context, 1, kv)))
 
 
-def critical_batch_size(shape: ModelShape, *, context: int, peak_flops: float, bandwidth: float,
-                        bytes_per_param: float = 2, kv_bytes_per_value: float | None = None) -> float:
+def critical_batch_size(
+    shape: ModelShape,
+    *,
+    context: int,
+    peak_flops: float,
+    bandwidth: float,
+    bytes_per_param: float = 2,
+    kv_bytes_per_value: float | None = None,
+) -> float:
     """The decode batch at which compute time equals memory time (above it, compute-bound).
 
     With ``W = N_mm x bytes_per_param`` (weights), ``K = context x kv`` (one sequence's KV
@@ -313,10 +404,13 @@ def training_time(flops: float, *, n_devices: int, peak_flops: float, utilisatio
     Gopher 32.5 %, Megatron-Turing NLG 30.2 %, PaLM 46.2 % (Chowdhery et al. 2022, "PaLM",
     arXiv:2204.02311, Table 3). Counting recomputed activations gives the larger *hardware*
     FLOPs utilisation (PaLM: 57.8 %)."""
-    if isinstance(utilisation, bool) or not (isinstance(utilisation, (int, float)) and 0 < utilisation <= 1):
+    if isinstance(utilisation, bool) or not (
+        isinstance(utilisation, (int, float)) and 0 < utilisation <= 1
+    ):
         raise ValueError(f"utilisation must be in (0, 1], got {utilisation!r}")
-    return _positive("flops", flops) / (_count("n_devices", n_devices) * _positive("peak_flops", peak_flops)
-                                        * utilisation)
+    return _positive("flops", flops) / (
+        _count("n_devices", n_devices) * _positive("peak_flops", peak_flops) * utilisation
+    )
 
 
 def energy_per_token(power_watts: float, seconds_per_token: float) -> float:

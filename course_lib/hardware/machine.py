@@ -41,26 +41,50 @@ class MeasurementPlan:
     def __post_init__(self) -> None:
         for field in ("matmul_sizes", "matvec_sizes"):
             sizes = getattr(self, field)
-            if not sizes or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes):
-                raise ValueError(f"MeasurementPlan.{field} must be a non-empty tuple of positive ints, got {sizes!r}")
-        if "float32" not in self.matmul_dtypes or not set(self.matmul_dtypes) <= set(microbench.DTYPE_BYTES):
-            raise ValueError(f"MeasurementPlan.matmul_dtypes must include 'float32' and only "
-                             f"{', '.join(microbench.DTYPE_BYTES)}, got {self.matmul_dtypes!r}")
+            if not sizes or not all(
+                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes
+            ):
+                raise ValueError(
+                    f"MeasurementPlan.{field} must be a non-empty tuple of positive ints, got {sizes!r}"
+                )
+        if "float32" not in self.matmul_dtypes or not set(self.matmul_dtypes) <= set(
+            microbench.DTYPE_BYTES
+        ):
+            raise ValueError(
+                f"MeasurementPlan.matmul_dtypes must include 'float32' and only "
+                f"{', '.join(microbench.DTYPE_BYTES)}, got {self.matmul_dtypes!r}"
+            )
         nbytes = self.bandwidth_bytes
         if nbytes is not None and (not isinstance(nbytes, int) or nbytes < 1):
-            raise ValueError(f"MeasurementPlan.bandwidth_bytes must be a positive int or None, got {nbytes!r}")
-        if not (isinstance(self.warmup, int) and self.warmup >= 0
-                and isinstance(self.repeats, int) and self.repeats >= 1):
-            raise ValueError(f"MeasurementPlan needs warmup >= 0 and repeats >= 1, "
-                             f"got {self.warmup!r}, {self.repeats!r}")
+            raise ValueError(
+                f"MeasurementPlan.bandwidth_bytes must be a positive int or None, got {nbytes!r}"
+            )
+        if not (
+            isinstance(self.warmup, int)
+            and self.warmup >= 0
+            and isinstance(self.repeats, int)
+            and self.repeats >= 1
+        ):
+            raise ValueError(
+                f"MeasurementPlan needs warmup >= 0 and repeats >= 1, "
+                f"got {self.warmup!r}, {self.repeats!r}"
+            )
 
 
 PLANS: dict[str, MeasurementPlan] = {
     "tiny": MeasurementPlan("tiny", (32, 64), ("float32",), (64, 128), 4 * microbench.MIB, 1, 2),
-    "quick": MeasurementPlan("quick", (256, 512, 1024, 2048), ("float32",), (1024, 2048, 4096, 8192),
-                             None, 1, 5),
-    "thorough": MeasurementPlan("thorough", (256, 512, 1024, 2048, 4096), ("float32", "bfloat16", "float16"),
-                                (1024, 2048, 4096, 8192, 16384), 4 * 256 * microbench.MIB, 1, 7),
+    "quick": MeasurementPlan(
+        "quick", (256, 512, 1024, 2048), ("float32",), (1024, 2048, 4096, 8192), None, 1, 5
+    ),
+    "thorough": MeasurementPlan(
+        "thorough",
+        (256, 512, 1024, 2048, 4096),
+        ("float32", "bfloat16", "float16"),
+        (1024, 2048, 4096, 8192, 16384),
+        4 * 256 * microbench.MIB,
+        1,
+        7,
+    ),
 }
 
 
@@ -106,15 +130,21 @@ class MachineMeasurement:
 
     def summary(self) -> str:
         """A few readable lines: peak, bandwidths, ridge point, best rate per dtype."""
-        lines = [f"plan {self.plan!r}, {self.usable_cpus} usable CPU(s), {self.seconds:.1f} s",
-                 f"peak float32 matmul  {self.peak_flops / 1e9:8.1f} GFLOP/s",
-                 f"read bandwidth       {self.bandwidth / 1e9:8.1f} GB/s",
-                 f"copy bandwidth       {self.copy_bandwidth / 1e9:8.1f} GB/s (read + write counted)",
-                 f"ridge point          {self.ridge_point:8.1f} FLOP/byte",
-                 f"dispatch overhead    {self.dispatch_seconds * 1e6:8.0f} us per call"]
+        lines = [
+            f"plan {self.plan!r}, {self.usable_cpus} usable CPU(s), {self.seconds:.1f} s",
+            f"peak float32 matmul  {self.peak_flops / 1e9:8.1f} GFLOP/s",
+            f"read bandwidth       {self.bandwidth / 1e9:8.1f} GB/s",
+            f"copy bandwidth       {self.copy_bandwidth / 1e9:8.1f} GB/s (read + write counted)",
+            f"ridge point          {self.ridge_point:8.1f} FLOP/byte",
+            f"dispatch overhead    {self.dispatch_seconds * 1e6:8.0f} us per call",
+        ]
         for dtype in dict.fromkeys(r.dtype for r in self.matmul):
-            best = max((r for r in self.matmul if r.dtype == dtype), key=lambda r: r.flops_per_second)
-            lines.append(f"best {dtype:<9} matmul {best.flops_per_second / 1e9:8.1f} GFLOP/s at n={best.size}")
+            best = max(
+                (r for r in self.matmul if r.dtype == dtype), key=lambda r: r.flops_per_second
+            )
+            lines.append(
+                f"best {dtype:<9} matmul {best.flops_per_second / 1e9:8.1f} GFLOP/s at n={best.size}"
+            )
         return "\n".join(lines)
 
 
@@ -124,11 +154,15 @@ def measure_machine(plan: str | MeasurementPlan = "quick") -> MachineMeasurement
     start = time.perf_counter()
     n_bytes = p.bandwidth_bytes or microbench.suggested_bandwidth_bytes()
     copy, read = microbench.memory_bandwidth(n_bytes, warmup=p.warmup, repeats=p.repeats)
-    matmul = microbench.matmul_flops(p.matmul_sizes, p.matmul_dtypes, warmup=p.warmup, repeats=p.repeats)
+    matmul = microbench.matmul_flops(
+        p.matmul_sizes, p.matmul_dtypes, warmup=p.warmup, repeats=p.repeats
+    )
     matvec = microbench.matvec_flops(p.matvec_sizes, warmup=p.warmup, repeats=p.repeats)
     dispatch = microbench.dispatch_overhead()
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return MachineMeasurement(p.name, matmul, matvec, copy, read, dispatch, cpus, time.perf_counter() - start)
+    return MachineMeasurement(
+        p.name, matmul, matvec, copy, read, dispatch, cpus, time.perf_counter() - start
+    )
 
 
 @dataclass(frozen=True)
@@ -146,12 +180,23 @@ class RooflineCheck:
         return self.predicted_seconds / self.measured_seconds - 1.0
 
 
-def roofline_check(results: tuple[BenchResult, ...], peak_flops: float, bandwidth: float, *,
-                   overhead_seconds: float = 0.0) -> tuple[RooflineCheck, ...]:
+def roofline_check(
+    results: tuple[BenchResult, ...],
+    peak_flops: float,
+    bandwidth: float,
+    *,
+    overhead_seconds: float = 0.0,
+) -> tuple[RooflineCheck, ...]:
     """Predict each result's time with :func:`~course_lib.hardware.roofline.predict_time`
     (optionally adding a fixed ``overhead_seconds``) and pair it with the measured median."""
     if not (math.isfinite(overhead_seconds) and overhead_seconds >= 0):
         raise ValueError(f"overhead_seconds must be >= 0, got {overhead_seconds!r}")
-    return tuple(RooflineCheck(r.operation.name, r.timing.median,
-                               predict_time(r.operation, peak_flops, bandwidth, overhead_seconds=overhead_seconds),
-                               bound(r.operation, peak_flops, bandwidth)) for r in results)
+    return tuple(
+        RooflineCheck(
+            r.operation.name,
+            r.timing.median,
+            predict_time(r.operation, peak_flops, bandwidth, overhead_seconds=overhead_seconds),
+            bound(r.operation, peak_flops, bandwidth),
+        )
+        for r in results
+    )

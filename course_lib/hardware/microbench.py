@@ -56,7 +56,9 @@ def _force(result: Any) -> None:
     tensors = [t for t in tf.nest.flatten(result) if hasattr(t, "numpy")]
     if tensors:
         smallest = min(tensors, key=lambda t: t.shape.num_elements() or 0)
-        (smallest if (smallest.shape.num_elements() or 0) <= 1 else tf.reshape(smallest, [-1])[0]).numpy()
+        (
+            smallest if (smallest.shape.num_elements() or 0) <= 1 else tf.reshape(smallest, [-1])[0]
+        ).numpy()
 
 
 def time_op(fn: Callable[[], Any], warmup: int = 1, repeats: int = 5) -> Timing:
@@ -140,7 +142,9 @@ def _compiled(op: Callable, jit_compile: bool) -> Callable:
     return tf.function(with_probe, jit_compile=jit_compile)
 
 
-def matmul_case(n: int, dtype: str = "float32", *, seed: int = 0, jit_compile: bool = False) -> BenchCase:
+def matmul_case(
+    n: int, dtype: str = "float32", *, seed: int = 0, jit_compile: bool = False
+) -> BenchCase:
     """``(n, n) @ (n, n)`` with random normal inputs: ``2 n^3`` FLOPs, ``3 n^2`` elements moved."""
     import tensorflow as tf
 
@@ -151,7 +155,9 @@ def matmul_case(n: int, dtype: str = "float32", *, seed: int = 0, jit_compile: b
     return BenchCase("matmul", n, dtype, 2.0 * n**3, 3.0 * n * n * b, lambda: f(a, c))
 
 
-def matvec_case(n: int, dtype: str = "float32", *, seed: int = 0, jit_compile: bool = False) -> BenchCase:
+def matvec_case(
+    n: int, dtype: str = "float32", *, seed: int = 0, jit_compile: bool = False
+) -> BenchCase:
     """``(n, n) @ (n, 1)``: ``2 n^2`` FLOPs, ``n^2 + 2 n`` elements moved (about ``4 n^2``
     bytes in float32): the arithmetic of one LLM decoding step with batch 1."""
     import tensorflow as tf
@@ -194,11 +200,18 @@ def run_case(case: BenchCase, warmup: int = 1, repeats: int = 5) -> BenchResult:
 
 
 def _as_tuple(values: Any) -> tuple:
-    return tuple(values) if isinstance(values, Sequence) and not isinstance(values, str) else (values,)
+    return (
+        tuple(values) if isinstance(values, Sequence) and not isinstance(values, str) else (values,)
+    )
 
 
-def matmul_flops(sizes: int | Sequence[int], dtypes: str | Sequence[str] = "float32", *, warmup: int = 1,
-                 repeats: int = 5) -> tuple[BenchResult, ...]:
+def matmul_flops(
+    sizes: int | Sequence[int],
+    dtypes: str | Sequence[str] = "float32",
+    *,
+    warmup: int = 1,
+    repeats: int = 5,
+) -> tuple[BenchResult, ...]:
     """Square matmuls for every size and dtype. A dtype this TensorFlow build cannot multiply
     is skipped with a warning; one it multiplies slowly is measured. How fast each dtype runs
     depends on the CPU and the build: oneDNN has bfloat16 kernels for CPUs with AVX512-BF16,
@@ -211,22 +224,34 @@ def matmul_flops(sizes: int | Sequence[int], dtypes: str | Sequence[str] = "floa
         for n in _as_tuple(sizes):
             try:
                 results.append(run_case(matmul_case(n, dtype), warmup, repeats))
-            except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as e:
-                warnings.warn(f"matmul in {dtype} is not supported here ({type(e).__name__}); skipped", stacklevel=2)
+            except (
+                tf.errors.NotFoundError,
+                tf.errors.InvalidArgumentError,
+                tf.errors.UnimplementedError,
+            ) as e:
+                warnings.warn(
+                    f"matmul in {dtype} is not supported here ({type(e).__name__}); skipped",
+                    stacklevel=2,
+                )
                 break
     return tuple(results)
 
 
-def matvec_flops(sizes: int | Sequence[int], dtype: str = "float32", *, warmup: int = 1,
-                 repeats: int = 5) -> tuple[BenchResult, ...]:
+def matvec_flops(
+    sizes: int | Sequence[int], dtype: str = "float32", *, warmup: int = 1, repeats: int = 5
+) -> tuple[BenchResult, ...]:
     """Matrix-vector products ``(n, n) @ (n, 1)`` for every size."""
     return tuple(run_case(matvec_case(n, dtype), warmup, repeats) for n in _as_tuple(sizes))
 
 
-def memory_bandwidth(n_bytes: int, *, warmup: int = 1, repeats: int = 5) -> tuple[BenchResult, BenchResult]:
+def memory_bandwidth(
+    n_bytes: int, *, warmup: int = 1, repeats: int = 5
+) -> tuple[BenchResult, BenchResult]:
     """``(copy, read)`` results on float32 arrays of ``n_bytes``; their ``bytes_per_second``
     is the bandwidth. Use sizes well above the last-level cache (:func:`suggested_bandwidth_bytes`)."""
-    return run_case(copy_case(n_bytes), warmup, repeats), run_case(read_case(n_bytes), warmup, repeats)
+    return run_case(copy_case(n_bytes), warmup, repeats), run_case(
+        read_case(n_bytes), warmup, repeats
+    )
 
 
 def dispatch_overhead(repeats: int = 20) -> float:

@@ -22,7 +22,7 @@ import numpy as np
 
 def _check_positive(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")  # noqa: TRY004 (every bad argument is a ValueError here)
+        raise ValueError(f"{name} must be a number, got {value!r}")
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
@@ -47,9 +47,14 @@ class Operation:
     bytes: float
 
     def __post_init__(self) -> None:
-        if isinstance(self.flops, bool) or not (isinstance(self.flops, (int, float, np.integer, np.floating))
-                                                and math.isfinite(self.flops) and self.flops >= 0):
-            raise ValueError(f"Operation {self.name!r}: flops must be a finite number >= 0, got {self.flops!r}")
+        if isinstance(self.flops, bool) or not (
+            isinstance(self.flops, (int, float, np.integer, np.floating))
+            and math.isfinite(self.flops)
+            and self.flops >= 0
+        ):
+            raise ValueError(
+                f"Operation {self.name!r}: flops must be a finite number >= 0, got {self.flops!r}"
+            )
         _check_positive(f"Operation {self.name!r}: bytes", self.bytes)
 
     @property
@@ -65,7 +70,9 @@ def ridge_point(peak_flops: float, bandwidth: float) -> float:
     return _check_positive("peak_flops", peak_flops) / _check_positive("bandwidth", bandwidth)
 
 
-def attainable_flops(intensity: float | np.ndarray, peak_flops: float, bandwidth: float) -> float | np.ndarray:
+def attainable_flops(
+    intensity: float | np.ndarray, peak_flops: float, bandwidth: float
+) -> float | np.ndarray:
     """The roofline: ``min(P, B_mem * I)`` FLOP/s for arithmetic intensity ``I`` (FLOP/byte).
     ``intensity`` may be a number or an array (then an array comes back)."""
     peak, bw = _check_positive("peak_flops", peak_flops), _check_positive("bandwidth", bandwidth)
@@ -76,8 +83,9 @@ def attainable_flops(intensity: float | np.ndarray, peak_flops: float, bandwidth
     return float(result) if result.ndim == 0 else result
 
 
-def roofline_curve(peak_flops: float, bandwidth: float,
-                   intensities: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def roofline_curve(
+    peak_flops: float, bandwidth: float, intensities: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(I, attainable FLOP/s)`` arrays for a log-log roofline plot. By default ``I`` spans
     three decades either side of the ridge point (200 log-spaced points)."""
     if intensities is None:
@@ -97,11 +105,15 @@ def memory_time(op: Operation, bandwidth: float) -> float:
     return op.bytes / _check_positive("bandwidth", bandwidth)
 
 
-def predict_time(op: Operation, peak_flops: float, bandwidth: float, *, overhead_seconds: float = 0.0) -> float:
+def predict_time(
+    op: Operation, peak_flops: float, bandwidth: float, *, overhead_seconds: float = 0.0
+) -> float:
     """The roofline's time bound ``max(F / P, Q / B_mem)`` in seconds, plus an optional fixed
     ``overhead_seconds`` (e.g. a measured launch/dispatch latency, which the roofline itself
     ignores: it assumes compute and data movement overlap perfectly and nothing else costs)."""
-    if isinstance(overhead_seconds, bool) or not (math.isfinite(overhead_seconds) and overhead_seconds >= 0):
+    if isinstance(overhead_seconds, bool) or not (
+        math.isfinite(overhead_seconds) and overhead_seconds >= 0
+    ):
         raise ValueError(f"overhead_seconds must be a finite number >= 0, got {overhead_seconds!r}")
     return max(compute_time(op, peak_flops), memory_time(op, bandwidth)) + overhead_seconds
 
@@ -120,7 +132,9 @@ def matmul_op(m: int, k: int, n: int, dtype_bytes: int = 4, name: str | None = N
     with size, so large matrix products are compute-bound."""
     m, k, n = _check_count("m", m), _check_count("k", k), _check_count("n", n)
     b = _check_count("dtype_bytes", dtype_bytes)
-    return Operation(name or f"matmul ({m},{k})@({k},{n})", 2.0 * m * k * n, float((m * k + k * n + m * n) * b))
+    return Operation(
+        name or f"matmul ({m},{k})@({k},{n})", 2.0 * m * k * n, float((m * k + k * n + m * n) * b)
+    )
 
 
 def matvec_op(m: int, n: int, dtype_bytes: int = 4, name: str | None = None) -> Operation:

@@ -1,6 +1,6 @@
 """The shape of a decoder-only Transformer, and its parameter count in closed form.
 
-Symbols (the same as ``course_lib.transformer``): ``V`` vocabulary, ``C`` context length,
+Symbols (the same as ``course_lib.gpt``): ``V`` vocabulary, ``C`` context length,
 ``L`` blocks, ``H`` query heads, ``H_kv`` key/value heads (``H_kv < H`` is grouped-query
 attention), ``d`` model width, ``d_head = d / H``, ``d_ff`` MLP width.
 
@@ -63,21 +63,38 @@ class ModelShape:
         for name in ("n_layer", "d_model", "n_head", "vocab_size", "context_length"):
             _positive_int(name, getattr(self, name))
         if self.d_model % self.n_head:
-            raise ValueError(f"ModelShape.d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
+            raise ValueError(
+                f"ModelShape.d_model ({self.d_model}) must be divisible by n_head ({self.n_head})"
+            )
         if self.n_kv_head is None:
             object.__setattr__(self, "n_kv_head", self.n_head)
-        elif _positive_int("n_kv_head", self.n_kv_head) > self.n_head or self.n_head % self.n_kv_head:
-            raise ValueError(f"ModelShape.n_kv_head ({self.n_kv_head}) must divide n_head ({self.n_head}): "
-                             "each key/value head serves a group of query heads")
+        elif (
+            _positive_int("n_kv_head", self.n_kv_head) > self.n_head or self.n_head % self.n_kv_head
+        ):
+            raise ValueError(
+                f"ModelShape.n_kv_head ({self.n_kv_head}) must divide n_head ({self.n_head}): "
+                "each key/value head serves a group of query heads"
+            )
         if self.d_ff is None:
             object.__setattr__(self, "d_ff", 4 * self.d_model)
         else:
             _positive_int("d_ff", self.d_ff)
-        for name in ("tied_embeddings", "gated_mlp", "bias", "norm_bias", "learned_positions", "lm_head_bias"):
+        for name in (
+            "tied_embeddings",
+            "gated_mlp",
+            "bias",
+            "norm_bias",
+            "learned_positions",
+            "lm_head_bias",
+        ):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"ModelShape.{name} must be True or False, got {getattr(self, name)!r}")  # noqa: TRY004 (every bad argument is a ValueError here)
+                raise ValueError(
+                    f"ModelShape.{name} must be True or False, got {getattr(self, name)!r}"
+                )
         if self.norm not in NORMS:
-            raise ValueError(f"ModelShape.norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
+            raise ValueError(
+                f"ModelShape.norm must be one of {', '.join(NORMS)}, got {self.norm!r}"
+            )
 
     @property
     def d_head(self) -> int:
@@ -100,7 +117,11 @@ def parameter_breakdown(shape: ModelShape) -> dict[str, int]:
     per_norm = d * (2 if shape.norm == "layernorm" and shape.norm_bias else 1)
     mlp_mats = 3 if shape.gated_mlp else 2
     mlp_bias = b * ((2 if shape.gated_mlp else 1) * shape.d_ff + d)
-    head = 0 if shape.tied_embeddings else shape.vocab_size * d + int(shape.lm_head_bias) * shape.vocab_size
+    head = (
+        0
+        if shape.tied_embeddings
+        else shape.vocab_size * d + int(shape.lm_head_bias) * shape.vocab_size
+    )
     return {
         "embedding": shape.vocab_size * d,
         "positions": shape.context_length * d if shape.learned_positions else 0,
@@ -129,27 +150,55 @@ def matmul_parameter_count(shape: ModelShape) -> int:
 
 
 def from_gpt_config(cfg: Any) -> ModelShape:
-    """The :class:`ModelShape` of ``course_lib.transformer``'s ``GPT(cfg)``, read from the
+    """The :class:`ModelShape` of ``course_lib.gpt``'s ``GPT(cfg)``, read from the
     attributes of ``cfg`` only (no import): learned positions, LayerNorms whose shift and
     the Dense biases follow ``cfg.bias``, an untied head with a bias when ``cfg.bias``.
     Then ``parameter_count(from_gpt_config(cfg)) == GPT(cfg).count_params()``."""
     try:
         d_ff = cfg.d_ff if cfg.d_ff is not None else 4 * cfg.d_model
         return ModelShape(
-            n_layer=cfg.n_layer, d_model=cfg.d_model, n_head=cfg.n_head, vocab_size=cfg.vocab_size,
-            context_length=cfg.context_length, d_ff=d_ff, tied_embeddings=cfg.tie_weights,
-            bias=cfg.bias, norm="layernorm", norm_bias=cfg.bias, learned_positions=True,
-            lm_head_bias=cfg.bias and not cfg.tie_weights, name=getattr(cfg, "name", "") or "GPTConfig")
+            n_layer=cfg.n_layer,
+            d_model=cfg.d_model,
+            n_head=cfg.n_head,
+            vocab_size=cfg.vocab_size,
+            context_length=cfg.context_length,
+            d_ff=d_ff,
+            tied_embeddings=cfg.tie_weights,
+            bias=cfg.bias,
+            norm="layernorm",
+            norm_bias=cfg.bias,
+            learned_positions=True,
+            lm_head_bias=cfg.bias and not cfg.tie_weights,
+            name=getattr(cfg, "name", "") or "GPTConfig",
+        )
     except AttributeError as e:
         raise ValueError(f"from_gpt_config needs a GPTConfig-like object ({e})") from None
 
 
 # Published configurations. Sources are cited where each count is tested.
-GPT2_SMALL = ModelShape(name="GPT-2 small (124M)", n_layer=12, d_model=768, n_head=12, vocab_size=50257,
-                        context_length=1024)
-GPT3_175B = ModelShape(name="GPT-3 175B", n_layer=96, d_model=12288, n_head=96, vocab_size=50257,
-                       context_length=2048)
-LLAMA2_7B = ModelShape(name="Llama-2-7B", n_layer=32, d_model=4096, n_head=32, vocab_size=32000,
-                       context_length=4096, d_ff=11008, gated_mlp=True, bias=False, norm="rmsnorm",
-                       tied_embeddings=False, learned_positions=False)
+GPT2_SMALL = ModelShape(
+    name="GPT-2 small (124M)",
+    n_layer=12,
+    d_model=768,
+    n_head=12,
+    vocab_size=50257,
+    context_length=1024,
+)
+GPT3_175B = ModelShape(
+    name="GPT-3 175B", n_layer=96, d_model=12288, n_head=96, vocab_size=50257, context_length=2048
+)
+LLAMA2_7B = ModelShape(
+    name="Llama-2-7B",
+    n_layer=32,
+    d_model=4096,
+    n_head=32,
+    vocab_size=32000,
+    context_length=4096,
+    d_ff=11008,
+    gated_mlp=True,
+    bias=False,
+    norm="rmsnorm",
+    tied_embeddings=False,
+    learned_positions=False,
+)
 PUBLISHED_SHAPES: tuple[ModelShape, ...] = (GPT2_SMALL, GPT3_175B, LLAMA2_7B)

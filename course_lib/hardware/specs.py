@@ -94,42 +94,63 @@ class HardwareSpec:
             raise ValueError(f"{where}: peak_flops must be a non-empty mapping precision -> FLOP/s")
         for precision, value in self.peak_flops.items():
             if precision not in PRECISIONS:
-                raise ValueError(f"{where}: unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
-            if isinstance(value, bool) or not (isinstance(value, (int, float))
-                                               and math.isfinite(value) and value > 0):
-                raise ValueError(f"{where}: peak_flops[{precision!r}] must be a number > 0, got {value!r}")
+                raise ValueError(
+                    f"{where}: unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}"
+                )
+            if isinstance(value, bool) or not (
+                isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+            ):
+                raise ValueError(
+                    f"{where}: peak_flops[{precision!r}] must be a number > 0, got {value!r}"
+                )
         object.__setattr__(self, "peak_flops", MappingProxyType(dict(self.peak_flops)))
         for name in ("memory_bandwidth", "memory_bytes", "power_watts"):
             value = getattr(self, name)
             if value is None and name != "memory_bandwidth":
                 continue
-            if isinstance(value, bool) or not (isinstance(value, (int, float))
-                                               and math.isfinite(value) and value > 0):
+            if isinstance(value, bool) or not (
+                isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+            ):
                 allowed = "a number > 0" + ("" if name == "memory_bandwidth" else " or None")
                 raise ValueError(f"{where}: {name} must be {allowed}, got {value!r}")
-        if self.cores is not None and (isinstance(self.cores, bool) or not isinstance(self.cores, int)
-                                       or self.cores < 1):
+        if self.cores is not None and (
+            isinstance(self.cores, bool) or not isinstance(self.cores, int) or self.cores < 1
+        ):
             raise ValueError(f"{where}: cores must be a positive int or None, got {self.cores!r}")
-        urls = (self.source_url, *self.other_sources, *self.read_from,
-                *((self.vendor_url,) if self.vendor_url else ()))
+        urls = (
+            self.source_url,
+            *self.other_sources,
+            *self.read_from,
+            *((self.vendor_url,) if self.vendor_url else ()),
+        )
         if not all(_is_url(u) for u in urls):
             raise ValueError(f"{where}: every source must be an https:// URL, got {urls!r}")
         if not isinstance(self.notes, str) or not self.notes.strip():
-            raise ValueError(f"{where}: notes must say how the numbers were read (dense/sparse, derivations)")
+            raise ValueError(
+                f"{where}: notes must say how the numbers were read (dense/sparse, derivations)"
+            )
         if not isinstance(self.primary_source, bool):
-            raise ValueError(f"{where}: primary_source must be True or False, got {self.primary_source!r}")  # noqa: TRY004 (every bad argument is a ValueError here)
+            raise ValueError(
+                f"{where}: primary_source must be True or False, got {self.primary_source!r}"
+            )
         if self.primary_source and not is_vendor_url(self.source_url):
-            raise ValueError(f"{where}: a primary source must be the vendor's own document "
-                             f"({', '.join(VENDOR_DOMAINS)}), got {self.source_url!r}")
+            raise ValueError(
+                f"{where}: a primary source must be the vendor's own document "
+                f"({', '.join(VENDOR_DOMAINS)}), got {self.source_url!r}"
+            )
         if not self.primary_source and "no vendor document" not in self.notes.lower():
-            raise ValueError(f"{where}: a row without a primary source must say in its notes why "
-                             "('No vendor document ...')")
+            raise ValueError(
+                f"{where}: a row without a primary source must say in its notes why "
+                "('No vendor document ...')"
+            )
 
     def peak(self, precision: str) -> float:
         """Dense peak FLOP/s at ``precision``; ``ValueError`` naming the precisions on record."""
         if precision not in self.peak_flops:
-            raise ValueError(f"{self.name} has no verified peak for {precision!r}; "
-                             f"on record: {', '.join(self.peak_flops)}")
+            raise ValueError(
+                f"{self.name} has no verified peak for {precision!r}; "
+                f"on record: {', '.join(self.peak_flops)}"
+            )
         return self.peak_flops[precision]
 
     def peak_per_core(self, precision: str) -> float:
@@ -144,146 +165,235 @@ class HardwareSpec:
         return self.peak(precision) / self.memory_bandwidth
 
 
-_NVIDIA_DENSE = ("Tensor-core rates are the dense halves of NVIDIA's asterisked 'with sparsity' "
-                 "numbers. ")
-_NVIDIA_MEMORY = ("memory_bytes is nvidia-smi's memory.total ({mib:,} MiB = {gb:.2f} GB = {gib:.2f} GiB, "
-                  "as printed in {where}); NVIDIA markets it as '{label}'. ")
+_NVIDIA_DENSE = (
+    "Tensor-core rates are the dense halves of NVIDIA's asterisked 'with sparsity' numbers. "
+)
+_NVIDIA_MEMORY = (
+    "memory_bytes is nvidia-smi's memory.total ({mib:,} MiB = {gb:.2f} GB = {gib:.2f} GiB, "
+    "as printed in {where}); NVIDIA markets it as '{label}'. "
+)
 
 
 def _nvidia_memory(mib: int, label: str, where: str) -> str:
-    return _NVIDIA_MEMORY.format(mib=mib, gb=mib * MIB / 1e9, gib=mib * MIB / 2**30, label=label, where=where)
+    return _NVIDIA_MEMORY.format(
+        mib=mib, gb=mib * MIB / 1e9, gib=mib * MIB / 2**30, label=label, where=where
+    )
 
 
-_A100_DATASHEET = ("https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/"
-                   "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf")
-_ADA_WHITEPAPER = "https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf"
-_H200_MLPERF = ("https://raw.githubusercontent.com/mlcommons/inference_results_v4.1/main/closed/NVIDIA/"
-                "systems/H200-SXM-141GBx8_TRT_MaxQ.json")
-_EPYC_9654 = ("https://www.amd.com/en/products/processors/server/epyc/4th-generation-9004-and-8004-series/"
-              "amd-epyc-9654.html")
-_ZEN4_SOG = ("https://www.amd.com/content/dam/amd/en/documents/epyc-technical-docs/software-optimization-guides/"
-             "57647.zip")
+_A100_DATASHEET = (
+    "https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/"
+    "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf"
+)
+_ADA_WHITEPAPER = (
+    "https://images.nvidia.com/aem-dam/Solutions/geforce/ada/nvidia-ada-gpu-architecture.pdf"
+)
+_H200_MLPERF = (
+    "https://raw.githubusercontent.com/mlcommons/inference_results_v4.1/main/closed/NVIDIA/"
+    "systems/H200-SXM-141GBx8_TRT_MaxQ.json"
+)
+_EPYC_9654 = (
+    "https://www.amd.com/en/products/processors/server/epyc/4th-generation-9004-and-8004-series/"
+    "amd-epyc-9654.html"
+)
+_ZEN4_SOG = (
+    "https://www.amd.com/content/dam/amd/en/documents/epyc-technical-docs/software-optimization-guides/"
+    "57647.zip"
+)
 
 SPECS: tuple[HardwareSpec, ...] = (
     HardwareSpec(
-        name="NVIDIA A100 SXM 80GB", kind="gpu",
-        peak_flops={"float32": 19.5 * TERA, "tf32": 156 * TERA, "bfloat16": 312 * TERA, "float16": 312 * TERA},
-        memory_bandwidth=2039 * GIGA, memory_bytes=81920 * MIB, power_watts=400,
+        name="NVIDIA A100 SXM 80GB",
+        kind="gpu",
+        peak_flops={
+            "float32": 19.5 * TERA,
+            "tf32": 156 * TERA,
+            "bfloat16": 312 * TERA,
+            "float16": 312 * TERA,
+        },
+        memory_bandwidth=2039 * GIGA,
+        memory_bytes=81920 * MIB,
+        power_watts=400,
         memory_marketed="80GB HBM2e",
-        source_url=_A100_DATASHEET, vendor_url=_A100_DATASHEET,
+        source_url=_A100_DATASHEET,
+        vendor_url=_A100_DATASHEET,
         read_from=("https://glennklockwood.com/garden/processors/A100",),
         other_sources=("https://github.com/modal-labs/modal-client/pull/2797",),
-        notes=_NVIDIA_DENSE + "NVIDIA A100 data sheet (r4): 'BFLOAT16 Tensor Core 312 TFLOPS | 624 TFLOPS*', "
-              "FP16 the same, 'TF32 Tensor Core 156 TFLOPS | 312 TFLOPS*', FP32 19.5 TFLOPS (no tensor cores), "
-              "'* With sparsity'; A100 80GB SXM: 80GB HBM2e, 2,039 GB/s (the 80GB PCIe card: 1,935 GB/s), "
-              "400 W max TDP. The data sheet was read in the copy of its table in read_from. "
-              + _nvidia_memory(81920, "80GB", "modal-labs/modal-client pull request 2797, which lists "
-                                      "nvidia-smi totals of the GPUs it runs")
-              + "This one is exactly 80 GiB."),
+        notes=_NVIDIA_DENSE
+        + "NVIDIA A100 data sheet (r4): 'BFLOAT16 Tensor Core 312 TFLOPS | 624 TFLOPS*', "
+        "FP16 the same, 'TF32 Tensor Core 156 TFLOPS | 312 TFLOPS*', FP32 19.5 TFLOPS (no tensor cores), "
+        "'* With sparsity'; A100 80GB SXM: 80GB HBM2e, 2,039 GB/s (the 80GB PCIe card: 1,935 GB/s), "
+        "400 W max TDP. The data sheet was read in the copy of its table in read_from. "
+        + _nvidia_memory(
+            81920,
+            "80GB",
+            "modal-labs/modal-client pull request 2797, which lists "
+            "nvidia-smi totals of the GPUs it runs",
+        )
+        + "This one is exactly 80 GiB.",
+    ),
     HardwareSpec(
-        name="NVIDIA H100 SXM", kind="gpu",
-        peak_flops={"float32": 67 * TERA, "tf32": 989 / 2 * TERA, "bfloat16": 1979 / 2 * TERA,
-                    "float16": 1979 / 2 * TERA, "fp8": 3958 / 2 * TERA},
-        memory_bandwidth=3.35 * TERA, memory_bytes=81559 * MIB, power_watts=700,
+        name="NVIDIA H100 SXM",
+        kind="gpu",
+        peak_flops={
+            "float32": 67 * TERA,
+            "tf32": 989 / 2 * TERA,
+            "bfloat16": 1979 / 2 * TERA,
+            "float16": 1979 / 2 * TERA,
+            "fp8": 3958 / 2 * TERA,
+        },
+        memory_bandwidth=3.35 * TERA,
+        memory_bytes=81559 * MIB,
+        power_watts=700,
         memory_marketed="80GB HBM3",
         source_url="https://www.nvidia.com/en-us/data-center/h100/",
         vendor_url="https://www.nvidia.com/en-us/data-center/h100/",
         read_from=("https://archive-lib.hpctech.co.jp/gpuproduct/nvidia-h100.html",),
-        other_sources=("https://github.com/NVIDIA/nccl/issues/1264",
-                       "https://glennklockwood.com/garden/processors/h100"),
-        notes=_NVIDIA_DENSE + "NVIDIA's H100 specification table (read in the verbatim copy in read_from): "
-              "H100 SXM BF16/FP16 Tensor Core 1,979* TFLOPS, TF32 989*, FP8 3,958*, FP32 67 TFLOPS, "
-              "'* Shown with sparsity. Specifications 1/2 lower without sparsity'; GPU memory 80GB HBM3 at "
-              "3.35 TB/s; max TDP up to 700 W (configurable). Klockwood derives 989.4 dense BF16 TFLOPS from "
-              "the clocks. " + _nvidia_memory(81559, "80GB", "the nvidia-smi output of NVIDIA/nccl issue 1264 "
-                                                  "(8 x 'NVIDIA H100 80GB HBM3')")
-              + "That is 0.4 % less than 80 GiB."),
+        other_sources=(
+            "https://github.com/NVIDIA/nccl/issues/1264",
+            "https://glennklockwood.com/garden/processors/h100",
+        ),
+        notes=_NVIDIA_DENSE
+        + "NVIDIA's H100 specification table (read in the verbatim copy in read_from): "
+        "H100 SXM BF16/FP16 Tensor Core 1,979* TFLOPS, TF32 989*, FP8 3,958*, FP32 67 TFLOPS, "
+        "'* Shown with sparsity. Specifications 1/2 lower without sparsity'; GPU memory 80GB HBM3 at "
+        "3.35 TB/s; max TDP up to 700 W (configurable). Klockwood derives 989.4 dense BF16 TFLOPS from "
+        "the clocks. "
+        + _nvidia_memory(
+            81559,
+            "80GB",
+            "the nvidia-smi output of NVIDIA/nccl issue 1264 (8 x 'NVIDIA H100 80GB HBM3')",
+        )
+        + "That is 0.4 % less than 80 GiB.",
+    ),
     HardwareSpec(
-        name="NVIDIA H200 SXM", kind="gpu",
-        peak_flops={"float32": 67 * TERA, "tf32": 989 / 2 * TERA, "bfloat16": 1979 / 2 * TERA,
-                    "float16": 1979 / 2 * TERA, "fp8": 3958 / 2 * TERA},
-        memory_bandwidth=4.8 * TERA, memory_bytes=143771 * MIB, power_watts=700,
+        name="NVIDIA H200 SXM",
+        kind="gpu",
+        peak_flops={
+            "float32": 67 * TERA,
+            "tf32": 989 / 2 * TERA,
+            "bfloat16": 1979 / 2 * TERA,
+            "float16": 1979 / 2 * TERA,
+            "fp8": 3958 / 2 * TERA,
+        },
+        memory_bandwidth=4.8 * TERA,
+        memory_bytes=143771 * MIB,
+        power_watts=700,
         memory_marketed="141GB HBM3e",
         source_url="https://www.nvidia.com/en-us/data-center/h200/",
         vendor_url="https://www.nvidia.com/en-us/data-center/h200/",
         read_from=(_H200_MLPERF,),
         other_sources=("https://github.com/sgl-project/sglang/issues/3196",),
-        notes=_NVIDIA_DENSE + "NVIDIA's H200 specification table: H200 SXM 141GB HBM3e at 4.8 TB/s, the "
-              "same Tensor Core rates as the H100 SXM (BF16/FP16 1,979*, FP8 3,958* TFLOPS, FP32 67), max TDP "
-              "up to 700 W (configurable): it is the same GH100 GPU with more and faster memory. NVIDIA's own "
-              "MLPerf Inference v4.1 system description (read_from) gives 'accelerator_memory_capacity': "
-              "'141 GB', HBM3e, 'H200 TGP 700W'. "
-              + _nvidia_memory(143771, "141GB", "the nvidia-smi output of sgl-project/sglang issue 3196 "
-                                       "(8 x 'NVIDIA H200', 700 W cap)")
-              + "Some sellers print 1.97 PFLOPS BF16 as 'dense': that is the sparse number."),
+        notes=_NVIDIA_DENSE
+        + "NVIDIA's H200 specification table: H200 SXM 141GB HBM3e at 4.8 TB/s, the "
+        "same Tensor Core rates as the H100 SXM (BF16/FP16 1,979*, FP8 3,958* TFLOPS, FP32 67), max TDP "
+        "up to 700 W (configurable): it is the same GH100 GPU with more and faster memory. NVIDIA's own "
+        "MLPerf Inference v4.1 system description (read_from) gives 'accelerator_memory_capacity': "
+        "'141 GB', HBM3e, 'H200 TGP 700W'. "
+        + _nvidia_memory(
+            143771,
+            "141GB",
+            "the nvidia-smi output of sgl-project/sglang issue 3196 (8 x 'NVIDIA H200', 700 W cap)",
+        )
+        + "Some sellers print 1.97 PFLOPS BF16 as 'dense': that is the sparse number.",
+    ),
     HardwareSpec(
-        name="Google TPU v4", kind="tpu",
+        name="Google TPU v4",
+        kind="tpu",
         peak_flops={"bfloat16": 275 * TERA},
-        memory_bandwidth=1200 * GIGA, memory_bytes=32 * 2**30, power_watts=192,
+        memory_bandwidth=1200 * GIGA,
+        memory_bytes=32 * 2**30,
+        power_watts=192,
         memory_marketed="32 GiB HBM2",
-        source_url="https://cloud.google.com/tpu/docs/v4", vendor_url="https://cloud.google.com/tpu/docs/v4",
+        source_url="https://cloud.google.com/tpu/docs/v4",
+        vendor_url="https://cloud.google.com/tpu/docs/v4",
         notes="Google Cloud TPU v4 page, per chip (2 TensorCores, 4 MXUs each): 'Peak compute per chip 275 "
-              "teraflops (bf16 or int8)', 'HBM2 capacity and bandwidth 32 GiB, 1200 GBps', 'Measured "
-              "min/mean/max power 90/170/192 W'. Google gives no TDP; 192 W is its measured maximum."),
+        "teraflops (bf16 or int8)', 'HBM2 capacity and bandwidth 32 GiB, 1200 GBps', 'Measured "
+        "min/mean/max power 90/170/192 W'. Google gives no TDP; 192 W is its measured maximum.",
+    ),
     HardwareSpec(
-        name="Google TPU v5e", kind="tpu",
+        name="Google TPU v5e",
+        kind="tpu",
         peak_flops={"bfloat16": 197 * TERA},
-        memory_bandwidth=819 * GIGA, memory_bytes=16 * GIGA, power_watts=None,
+        memory_bandwidth=819 * GIGA,
+        memory_bytes=16 * GIGA,
+        power_watts=None,
         memory_marketed="16 GB HBM2",
-        source_url="https://cloud.google.com/tpu/docs/v5e", vendor_url="https://cloud.google.com/tpu/docs/v5e",
+        source_url="https://cloud.google.com/tpu/docs/v5e",
+        vendor_url="https://cloud.google.com/tpu/docs/v5e",
         notes="Google Cloud TPU v5e page, per chip (1 TensorCore, 4 MXUs): 'Peak compute per chip (bf16) "
-              "197 TFLOPs' (393 TOPS int8), 'HBM2 capacity and bandwidth 16 GB, 819 GBps'. Another version of "
-              "the page says 'HBM bandwidth per chip 800 GiBps' (= 859 GB/s, 5 % more); 819 GBps is used. "
-              "Google does not say whether its '16 GB' is decimal or binary: the smaller reading, 16e9 B, is "
-              "stored. No power figure found."),
+        "197 TFLOPs' (393 TOPS int8), 'HBM2 capacity and bandwidth 16 GB, 819 GBps'. Another version of "
+        "the page says 'HBM bandwidth per chip 800 GiBps' (= 859 GB/s, 5 % more); 819 GBps is used. "
+        "Google does not say whether its '16 GB' is decimal or binary: the smaller reading, 16e9 B, is "
+        "stored. No power figure found.",
+    ),
     HardwareSpec(
-        name="Google TPU v5p", kind="tpu",
+        name="Google TPU v5p",
+        kind="tpu",
         peak_flops={"bfloat16": 459 * TERA},
-        memory_bandwidth=2765 * GIGA, memory_bytes=95 * GIGA, power_watts=None,
+        memory_bandwidth=2765 * GIGA,
+        memory_bytes=95 * GIGA,
+        power_watts=None,
         memory_marketed="95 GB HBM2e",
         source_url="https://cloud.google.com/tpu/docs/v5p-training",
         vendor_url="https://cloud.google.com/tpu/docs/v5p-training",
         notes="Google Cloud TPU v5p page, per chip: 'Peak compute per chip (bf16) 459 TFLOPs', 'HBM2e "
-              "capacity and bandwidth 95GB, 2765 GBps'. Decimal or binary GB is not stated: 95e9 B (the "
-              "smaller reading) is stored. No power figure found in Google's docs."),
+        "capacity and bandwidth 95GB, 2765 GBps'. Decimal or binary GB is not stated: 95e9 B (the "
+        "smaller reading) is stored. No power figure found in Google's docs.",
+    ),
     HardwareSpec(
-        name="NVIDIA GeForce RTX 4090", kind="gpu",
+        name="NVIDIA GeForce RTX 4090",
+        kind="gpu",
         peak_flops={"float32": 82.6 * TERA, "bfloat16": 165.2 * TERA, "float16": 165.2 * TERA},
-        memory_bandwidth=1008 * GIGA, memory_bytes=24564 * MIB, power_watts=450,
+        memory_bandwidth=1008 * GIGA,
+        memory_bytes=24564 * MIB,
+        power_watts=450,
         memory_marketed="24 GB GDDR6X",
-        source_url=_ADA_WHITEPAPER, vendor_url=_ADA_WHITEPAPER,
+        source_url=_ADA_WHITEPAPER,
+        vendor_url=_ADA_WHITEPAPER,
         read_from=("https://waredb.com/processor/nvidia-geforce-rtx-4090",),
-        other_sources=("https://github.com/vllm-project/vllm/issues/7553",
-                       "https://www.thefpsreview.com/gpu-family/nvidia-geforce-rtx-4090-gpu-family-specifications"),
+        other_sources=(
+            "https://github.com/vllm-project/vllm/issues/7553",
+            "https://www.thefpsreview.com/gpu-family/nvidia-geforce-rtx-4090-gpu-family-specifications",
+        ),
         notes="Consumer card. NVIDIA Ada GPU Architecture whitepaper, Appendix A (GeForce RTX 4090), dense/"
-              "sparse pairs: 'Peak FP16 Tensor TFLOPS with FP32 Accumulate 165.2/330.4', 'Peak BF16 Tensor "
-              "TFLOPS with FP32 Accumulate 165.2/330.4', 'Peak FP16 Tensor TFLOPS with FP16 Accumulate "
-              "330.3/660.6', Peak FP32 TFLOPS (non-Tensor) 82.6, memory bandwidth 1008 GB/sec (384-bit GDDR6X "
-              "at 21 Gbps). float16/bfloat16 store the FP32-accumulate rates (165.2, what the frameworks use); "
-              "with FP16 accumulation float16 runs at 330.3 TFLOPS dense on this card. The whitepaper's "
-              "table was read as quoted in public repositories and in the database in read_from; 450 W is the "
-              "card's total graphics power as given by the pages in other_sources. "
-              + _nvidia_memory(24564, "24 GB", "vllm-project/vllm issue 7553 (4 x RTX 4090)")),
+        "sparse pairs: 'Peak FP16 Tensor TFLOPS with FP32 Accumulate 165.2/330.4', 'Peak BF16 Tensor "
+        "TFLOPS with FP32 Accumulate 165.2/330.4', 'Peak FP16 Tensor TFLOPS with FP16 Accumulate "
+        "330.3/660.6', Peak FP32 TFLOPS (non-Tensor) 82.6, memory bandwidth 1008 GB/sec (384-bit GDDR6X "
+        "at 21 Gbps). float16/bfloat16 store the FP32-accumulate rates (165.2, what the frameworks use); "
+        "with FP16 accumulation float16 runs at 330.3 TFLOPS dense on this card. The whitepaper's "
+        "table was read as quoted in public repositories and in the database in read_from; 450 W is the "
+        "card's total graphics power as given by the pages in other_sources. "
+        + _nvidia_memory(24564, "24 GB", "vllm-project/vllm issue 7553 (4 x RTX 4090)"),
+    ),
     HardwareSpec(
-        name="AMD EPYC 9654 (Zen 4, 96 cores)", kind="cpu",
+        name="AMD EPYC 9654 (Zen 4, 96 cores)",
+        kind="cpu",
         peak_flops={"float32": 96 * 3.7e9 * 32, "float64": 96 * 3.7e9 * 16},
-        memory_bandwidth=12 * 4800e6 * 8, memory_bytes=None, power_watts=360, cores=96,
-        source_url=_EPYC_9654, vendor_url=_EPYC_9654,
+        memory_bandwidth=12 * 4800e6 * 8,
+        memory_bytes=None,
+        power_watts=360,
+        cores=96,
+        source_url=_EPYC_9654,
+        vendor_url=_EPYC_9654,
         read_from=("https://www.hpctech.co.jp/product/amd-epyc-9004-series/",),
-        other_sources=(_ZEN4_SOG, "https://www.numberworld.org/blogs/2024_8_7_zen5_avx512_teardown/"),
+        other_sources=(
+            _ZEN4_SOG,
+            "https://www.numberworld.org/blogs/2024_8_7_zen5_avx512_teardown/",
+        ),
         notes="Derived: AMD quotes no FLOP/s for this CPU. AMD's EPYC 9654 product page (its table read in the "
-              "copy in read_from): 96 cores, base clock 2.40 GHz, max. boost clock up to 3.70 GHz, 384 MB L3, 12 channels of DDR5-4800, 360 W default TDP. A roofline peak is an "
-              "upper bound, so the boost clock is used: 96 cores x 3.7 GHz x 32 FP32 FLOP/cycle/core = "
-              "11.4 TFLOP/s per socket, 118.4 GFLOP/s per core (at the 2.4 GHz base clock it would be "
-              "76.8 GFLOP/s per core, less than one core of the course's machine measured); float64 half "
-              "that. 32 FLOP/cycle: a Zen 4 core has two 256-bit FMA pipes (AMD's Software Optimization Guide "
-              "for the Zen 4 microarchitecture, pub. 57647, in other_sources; the guide itself could not be "
-              "opened from the course's tools) and executes a 512-bit AVX-512 instruction as two 256-bit "
-              "halves (A. Yee's measurements, numberworld.org, in other_sources), so 2 FMA x 8 float32 lanes "
-              "x 2 FLOP. A consistency check: 16 FLOP/cycle would allow at most 59.2 GFLOP/s per core at "
-              "3.7 GHz, less than one core of the course's machine measured. Bandwidth: 12 channels x 4,800 MT/s x 8 bytes = 460.8 GB/s per socket. "
-              "Capacity depends on the DIMMs fitted (None). The course's own machine reports CPU family 25, "
-              "model 17 (Zen 4 'Genoa'); which EPYC model it is, the VM does not say."),
+        "copy in read_from): 96 cores, base clock 2.40 GHz, max. boost clock up to 3.70 GHz, 384 MB L3, 12 channels of DDR5-4800, 360 W default TDP. A roofline peak is an "
+        "upper bound, so the boost clock is used: 96 cores x 3.7 GHz x 32 FP32 FLOP/cycle/core = "
+        "11.4 TFLOP/s per socket, 118.4 GFLOP/s per core (at the 2.4 GHz base clock it would be "
+        "76.8 GFLOP/s per core, less than one core of the course's machine measured); float64 half "
+        "that. 32 FLOP/cycle: a Zen 4 core has two 256-bit FMA pipes (AMD's Software Optimization Guide "
+        "for the Zen 4 microarchitecture, pub. 57647, in other_sources; the guide itself could not be "
+        "opened from the course's tools) and executes a 512-bit AVX-512 instruction as two 256-bit "
+        "halves (A. Yee's measurements, numberworld.org, in other_sources), so 2 FMA x 8 float32 lanes "
+        "x 2 FLOP. A consistency check: 16 FLOP/cycle would allow at most 59.2 GFLOP/s per core at "
+        "3.7 GHz, less than one core of the course's machine measured. Bandwidth: 12 channels x 4,800 MT/s x 8 bytes = 460.8 GB/s per socket. "
+        "Capacity depends on the DIMMs fitted (None). The course's own machine reports CPU family 25, "
+        "model 17 (Zen 4 'Genoa'); which EPYC model it is, the VM does not say.",
+    ),
 )
 
 

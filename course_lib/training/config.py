@@ -65,9 +65,16 @@ class TrainConfig:
         for name in ("epochs", "steps_per_execution", "keep_checkpoints"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("steps_per_epoch", "max_steps", "checkpoint_every_epochs", "checkpoint_every_steps"):
+        for name in (
+            "steps_per_epoch",
+            "max_steps",
+            "checkpoint_every_epochs",
+            "checkpoint_every_steps",
+        ):
             value = getattr(self, name)
             if value is not None and int(value) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1 or None, got {value}")
         if self.progress not in (None, "bar", "epoch", "none"):
-            raise ValueError(f"TrainConfig.progress must be 'bar', 'epoch', 'none' or None, got {self.progress!r}")
+            raise ValueError(
+                f"TrainConfig.progress must be 'bar', 'epoch', 'none' or None, got {self.progress!r}"
+            )

@@ -78,12 +78,14 @@ class History:
         return json.dumps(_encode(asdict(self)), indent=1)
 
     @classmethod
-    def from_json(cls, text: str) -> "History":
+    def from_json(cls, text: str) -> History:
         """Inverse of :meth:`to_json`."""
         raw = _decode(json.loads(text))
         epochs = [EpochRecord(**r) for r in raw.get("epochs", [])]
         points = [(int(s), dict(v)) for s, v in raw.get("points", [])]
-        return cls(epochs, points, raw.get("stop_reason", ""), raw.get("message", ""), raw.get("best", {}))
+        return cls(
+            epochs, points, raw.get("stop_reason", ""), raw.get("message", ""), raw.get("best", {})
+        )
 
     def save(self, path: Path) -> None:
         """Write atomically, so a crash mid-write never leaves a broken file."""
@@ -92,7 +94,7 @@ class History:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path) -> "History":
+    def load(cls, path: Path) -> History:
         """Read a history written by :meth:`save`."""
         return cls.from_json(Path(path).read_text())
 
@@ -106,7 +108,9 @@ class History:
             parts.append(f"{r.examples_per_sec:,.0f} ex/s")
             lines.append("  ".join(parts))
         if self.stop_reason:
-            lines.append(f"stopped: {self.stop_reason}" + (f" ({self.message})" if self.message else ""))
+            lines.append(
+                f"stopped: {self.stop_reason}" + (f" ({self.message})" if self.message else "")
+            )
         return "\n".join(lines)
 
 

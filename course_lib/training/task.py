@@ -3,7 +3,7 @@
 An :class:`Objective` is one gradient update: "minimise the mean over the global batch of
 ``loss_fn(batch)`` with respect to ``variables`` using ``optimizer``". A VAE has one
 objective (the negative ELBO); a GAN has two (the discriminator's and the generator's),
-applied one after the other on each batch. The loop in :mod:`course_lib.training.loop`
+applied one after the other on each batch. The loop in :mod:`course_lib.training.trainer`
 does the rest (compilation, replicas, loss scaling, checkpoints, NaN guard), so no model
 needs special code in the loop.
 
@@ -19,8 +19,9 @@ maps names to per-example values ``(B,)`` (or scalars, taken as the replica's ba
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -52,7 +53,9 @@ class Objective:
     def trainable_variables(self) -> list[tf.Variable]:
         """The variables as a list; a clear error if there are none."""
         source = self.variables
-        variables = list(source.trainable_variables if isinstance(source, keras.layers.Layer) else source)
+        variables = list(
+            source.trainable_variables if isinstance(source, keras.layers.Layer) else source
+        )
         if not variables:
             raise ValueError(
                 f"Objective {self.name!r} has no trainable variables. Build the model first "

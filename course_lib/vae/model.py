@@ -54,19 +54,32 @@ class VAEConfig:
         if self.kind not in KINDS:
             raise ValueError(f"VAEConfig.kind must be one of {KINDS}, got {self.kind!r}")
         max_latent = 50 if self.kind == "mlp" else 256
-        if isinstance(self.latent_dim, bool) or not isinstance(self.latent_dim, (int, np.integer)) \
-                or not 1 <= self.latent_dim <= max_latent:
-            raise ValueError(f"VAEConfig.latent_dim must be an int in 1..{max_latent} for kind "
-                             f"{self.kind!r}, got {self.latent_dim!r}")
-        if not self.hidden or any(not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden):
-            raise ValueError(f"VAEConfig.hidden must be a non-empty tuple of positive ints, got {self.hidden!r}")
+        if (
+            isinstance(self.latent_dim, bool)
+            or not isinstance(self.latent_dim, (int, np.integer))
+            or not 1 <= self.latent_dim <= max_latent
+        ):
+            raise ValueError(
+                f"VAEConfig.latent_dim must be an int in 1..{max_latent} for kind "
+                f"{self.kind!r}, got {self.latent_dim!r}"
+            )
+        if not self.hidden or any(
+            not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden
+        ):
+            raise ValueError(
+                f"VAEConfig.hidden must be a non-empty tuple of positive ints, got {self.hidden!r}"
+            )
         if not (math.isfinite(float(self.beta)) and self.beta >= 0):
             raise ValueError(f"VAEConfig.beta must be a finite number >= 0, got {self.beta!r}")
         shape = tuple(self.input_shape)
         if len(shape) != 3 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in shape):
-            raise ValueError(f"VAEConfig.input_shape must be (H, W, C) of positive ints, got {self.input_shape!r}")
+            raise ValueError(
+                f"VAEConfig.input_shape must be (H, W, C) of positive ints, got {self.input_shape!r}"
+            )
         if self.kind == "conv" and (shape[0] % 4 or shape[1] % 4):
-            raise ValueError(f"kind 'conv' halves H and W twice: they must be divisible by 4, got {shape}")
+            raise ValueError(
+                f"kind 'conv' halves H and W twice: they must be divisible by 4, got {shape}"
+            )
 
 
 # --------------------------------------------------------------------------- networks
@@ -78,7 +91,9 @@ def build_encoder(cfg: VAEConfig) -> keras.Model:
         for width in cfg.hidden:
             h = keras.layers.Dense(width, activation="relu")(h)
     else:
-        h = keras.layers.Conv2D(32, 3, strides=2, activation="relu")(x)  # (B, 13, 13, 32), CVAE tutorial
+        h = keras.layers.Conv2D(32, 3, strides=2, activation="relu")(
+            x
+        )  # (B, 13, 13, 32), CVAE tutorial
         h = keras.layers.Conv2D(64, 3, strides=2, activation="relu")(h)  # (B, 6, 6, 64)
         h = keras.layers.Flatten()(h)  # (B, 2304)
     h = keras.layers.Dense(2 * cfg.latent_dim, name="mu_log_var")(h)  # (B, 2*latent_dim), linear
@@ -99,9 +114,15 @@ def build_decoder(cfg: VAEConfig) -> keras.Model:
     else:
         h = keras.layers.Dense((height // 4) * (width // 4) * 32, activation="relu")(z)
         h = keras.layers.Reshape((height // 4, width // 4, 32))(h)  # (B, H/4, W/4, 32)
-        h = keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(h)  # (B, H/2, W/2, 64)
-        h = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(h)  # (B, H, W, 32)
-        logits = keras.layers.Conv2DTranspose(channels, 3, padding="same", name="logits")(h)  # (B, H, W, C)
+        h = keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(
+            h
+        )  # (B, H/2, W/2, 64)
+        h = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(
+            h
+        )  # (B, H, W, 32)
+        logits = keras.layers.Conv2DTranspose(channels, 3, padding="same", name="logits")(
+            h
+        )  # (B, H, W, C)
     return keras.Model(z, logits, name=f"{cfg.kind}_decoder")
 
 
@@ -125,7 +146,9 @@ def bernoulli_log_likelihood(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
 
     Computed stably as ``-sigmoid_cross_entropy_with_logits`` summed over all non-batch axes.
     """
-    per_pixel = -tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(x, logits.dtype), logits=logits)
+    per_pixel = -tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.cast(x, logits.dtype), logits=logits
+    )
     return tf.reduce_sum(tf.reshape(per_pixel, [tf.shape(per_pixel)[0], -1]), axis=1)
 
 
@@ -142,16 +165,24 @@ def check_images(x, input_shape: tuple[int, int, int] = (28, 28, 1), name: str =
     """
     shape = tuple(x.shape if hasattr(x, "shape") else np.shape(x))
     if len(shape) != 4 or tuple(shape[1:]) != tuple(input_shape):
-        raise ValueError(f"{name} must have shape (B, {', '.join(map(str, input_shape))}), got {shape}"
-                         + (" (add a batch axis: x[None])" if tuple(shape) == tuple(input_shape) else ""))
+        raise ValueError(
+            f"{name} must have shape (B, {', '.join(map(str, input_shape))}), got {shape}"
+            + (" (add a batch axis: x[None])" if tuple(shape) == tuple(input_shape) else "")
+        )
     dtype = tf.as_dtype(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype)
     if not dtype.is_floating:
-        raise TypeError(f"{name} must be float in [0, 1], got dtype {dtype.name} (divide uint8 by 255)")
-    if isinstance(x, np.ndarray) or (tf.is_tensor(x) and tf.executing_eagerly() and hasattr(x, "numpy")):
+        raise TypeError(
+            f"{name} must be float in [0, 1], got dtype {dtype.name} (divide uint8 by 255)"
+        )
+    if isinstance(x, np.ndarray) or (
+        tf.is_tensor(x) and tf.executing_eagerly() and hasattr(x, "numpy")
+    ):
         values = np.asarray(x)
         if values.size and not ((values >= 0) & (values <= 1)).all():  # also rejects NaN
-            raise ValueError(f"{name} must lie in [0, 1] (Bernoulli targets), got range "
-                             f"[{np.nanmin(values):.3g}, {np.nanmax(values):.3g}]")
+            raise ValueError(
+                f"{name} must lie in [0, 1] (Bernoulli targets), got range "
+                f"[{np.nanmin(values):.3g}, {np.nanmax(values):.3g}]"
+            )
 
 
 # --------------------------------------------------------------------------- the model
@@ -208,15 +239,20 @@ class VAE(keras.Model):
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
         terms = self.elbo_terms(x, training)
         loss = -(terms["reconstruction"] - self.cfg.beta * terms["kl"])
-        return loss, {"elbo": terms["elbo"], "reconstruction": terms["reconstruction"], "kl": terms["kl"]}
+        return loss, {
+            "elbo": terms["elbo"],
+            "reconstruction": terms["reconstruction"],
+            "kl": terms["kl"],
+        }
 
     def sample(self, n: int, seed: int | None = None) -> tf.Tensor:
         """``n`` images from the model: ``z ~ N(0, I)``, returns ``sigmoid(logits)`` — pixel
         probabilities ``(n, 28, 28, 1)``. ``seed=None`` uses the model's SeedGenerator."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}")
-        z = keras.random.normal((int(n), self.cfg.latent_dim),
-                                seed=self.seed_generator if seed is None else seed)  # (n, latent_dim)
+        z = keras.random.normal(
+            (int(n), self.cfg.latent_dim), seed=self.seed_generator if seed is None else seed
+        )  # (n, latent_dim)
         return tf.sigmoid(self.decode(z))
 
     def reconstruct(self, x: tf.Tensor) -> tf.Tensor:
@@ -227,7 +263,9 @@ class VAE(keras.Model):
     def _one_mean(self, x: tf.Tensor, name: str) -> tf.Tensor:
         x = x[None] if tuple(np.shape(x)) == tuple(self.cfg.input_shape) else x
         if np.shape(x)[0] != 1:
-            raise ValueError(f"{name} must be one image {self.cfg.input_shape} or (1, ...), got {np.shape(x)}")
+            raise ValueError(
+                f"{name} must be one image {self.cfg.input_shape} or (1, ...), got {np.shape(x)}"
+            )
         check_images(x, self.cfg.input_shape, name)
         return self.encoder(x, training=False)[0]  # (1, latent_dim)
 
@@ -256,12 +294,17 @@ class VAE(keras.Model):
 def make_task(vae: VAE, optimizer: keras.optimizers.Optimizer) -> Task:
     """One objective (``"loss"`` = ``-(reconstruction - beta kl)``) for :class:`course_lib.training.Trainer`;
     the SeedGenerator's state is checkpointed too, so a resumed run draws the same noise."""
-    return Task(objectives=[Objective("loss", vae.loss_fn, vae, optimizer)], models={"vae": vae},
-                trackables={"seed_generator_state": vae.seed_generator.state})
+    return Task(
+        objectives=[Objective("loss", vae.loss_fn, vae, optimizer)],
+        models={"vae": vae},
+        trackables={"seed_generator_state": vae.seed_generator.state},
+    )
 
 
 # --------------------------------------------------------------------------- evaluation
-def iwae_log_likelihood(vae: VAE, x: tf.Tensor, k: int = 5000, chunk: int = 100, seed: int = 0) -> tf.Tensor:
+def iwae_log_likelihood(
+    vae: VAE, x: tf.Tensor, k: int = 5000, chunk: int = 100, seed: int = 0
+) -> tf.Tensor:
     """Importance-weighted estimate of ``log p(x)`` per example, ``(B,)``, nats (Burda et al. 2016):
 
     .. math:: \\log p(x) \\approx \\log \\frac1k \\sum_{i=1}^k
@@ -280,7 +323,11 @@ def iwae_log_likelihood(vae: VAE, x: tf.Tensor, k: int = 5000, chunk: int = 100,
     identically binarised data.
     """
     for name, value, top in (("k", k, 5000), ("chunk", chunk, 5000)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= top:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or not 1 <= value <= top
+        ):
             raise ValueError(f"{name} must be an int in 1..{top}, got {value!r}")
     x = tf.convert_to_tensor(x)
     mu, log_var = vae.encode(x)  # (B, latent_dim)
@@ -288,8 +335,12 @@ def iwae_log_likelihood(vae: VAE, x: tf.Tensor, k: int = 5000, chunk: int = 100,
     total = tf.fill([batch], -np.inf)  # running logsumexp of log w over samples, (B,)
     for start in range(0, int(k), int(chunk)):
         c = min(int(chunk), int(k) - start)
-        eps = tf.stack([tf.random.stateless_normal(tf.shape(mu), seed=[seed, i], dtype=mu.dtype)
-                        for i in range(start, start + c)])  # (c, B, latent_dim)
+        eps = tf.stack(
+            [
+                tf.random.stateless_normal(tf.shape(mu), seed=[seed, i], dtype=mu.dtype)
+                for i in range(start, start + c)
+            ]
+        )  # (c, B, latent_dim)
         z = reparameterize(mu, log_var, eps)  # (c, B, latent_dim)
         logits = vae.decode(tf.reshape(z, [-1, vae.cfg.latent_dim]))  # (c*B, 28, 28, 1)
         x_rep = tf.tile(x, [c, 1, 1, 1])  # (c*B, 28, 28, 1), sample-major like z

@@ -1,4 +1,4 @@
-"""Tests of course_lib.config: profiles, seeding and paths."""
+"""Tests of course_lib.runtime: profiles, seeding and paths."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib.config import PROFILES, get_paths, get_profile, set_seed
+from course_lib.runtime import PROFILES, get_paths, get_profile, set_seed
 
 
 def test_default_profile_is_student_when_the_variable_is_unset(monkeypatch):
@@ -59,7 +59,7 @@ def test_set_seed_rejects_negative_seeds():
 
 def test_paths_point_at_this_checkout_and_honour_overrides(monkeypatch, tmp_path):
     paths = get_paths()
-    assert (paths.root / "course_lib" / "config.py").exists()
+    assert (paths.root / "course_lib" / "runtime" / "paths.py").exists()
     assert paths.data == paths.root / "data"
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
     run = get_paths().run_dir("demo")

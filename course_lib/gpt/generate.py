@@ -1,6 +1,6 @@
 """Autoregressive generation, with and without a key/value cache, in one compiled loop.
 
-Both paths use the same sampler (:func:`~course_lib.transformer.sampling.draw`) with the
+Both paths use the same sampler (:func:`~course_lib.gpt.sampling.draw`) with the
 seed ``(seed, i)`` for new token ``i``, so with equal logits they draw equal tokens.
 
 * ``use_cache=False`` (nanoGPT's loop): for every new token, run the whole model on the
@@ -37,13 +37,13 @@ right-padded batch and without a cache (its docstring says why the padding is ha
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 
-from course_lib.transformer.model import GPT, check_tokens
-from course_lib.transformer.sampling import check_temperature, check_top_k, check_top_p, draw
+from course_lib.gpt.model import GPT, check_tokens
+from course_lib.gpt.sampling import check_temperature, check_top_k, check_top_p, draw
 
 
 def _compiled(model: GPT, name: str, builder: Callable, jit_compile: bool) -> Callable:
@@ -51,7 +51,9 @@ def _compiled(model: GPT, name: str, builder: Callable, jit_compile: bool) -> Ca
     cache = model.__dict__.setdefault("_course_compiled_fns", {})
     key = (name, jit_compile)
     if key not in cache:
-        cache[key] = tf.function(builder(model, jit_compile), jit_compile=jit_compile, autograph=False)
+        cache[key] = tf.function(
+            builder(model, jit_compile), jit_compile=jit_compile, autograph=False
+        )
     return cache[key]
 
 
@@ -72,22 +74,32 @@ def _feed_cached(model: GPT, buffer: tf.Tensor, start: int, stop: int, emit: Emi
     C = model.cfg.context_length
     keep = max(1, C // 2)
     w0 = min(start, C)
-    h0, k_cache, v_cache = model.prefill(buffer[:, start - w0:start])  # (B, w0, d), caches (B, L, H, C, d_head)
+    h0, k_cache, v_cache = model.prefill(
+        buffer[:, start - w0 : start]
+    )  # (B, w0, d), caches (B, L, H, C, d_head)
     buffer, carry = emit(start - 1, h0[:, -1], buffer, carry)
 
     def decode(n, buffer, carry, k_cache, v_cache, filled):
         def body(n, buffer, carry, k_cache, v_cache, filled):
-            h, k_cache, v_cache = model.decode_step(buffer[:, n], k_cache, v_cache, filled)  # (B, d)
+            h, k_cache, v_cache = model.decode_step(
+                buffer[:, n], k_cache, v_cache, filled
+            )  # (B, d)
             buffer, carry = emit(n, h, buffer, carry)
             return n + 1, buffer, carry, k_cache, v_cache, filled + 1
 
-        return tf.while_loop(lambda n, *state: (n < stop) & (state[-1] < C), body,
-                             (n, buffer, carry, k_cache, v_cache, filled))
+        return tf.while_loop(
+            lambda n, *state: (n < stop) & (state[-1] < C),
+            body,
+            (n, buffer, carry, k_cache, v_cache, filled),
+        )
 
     state = decode(tf.constant(start), buffer, carry, k_cache, v_cache, tf.constant(w0))
     if stop > C:  # the cache can fill up: rebuild it from the newest `keep` tokens, go on
+
         def rebuild(n, buffer, carry, k_cache, v_cache, filled):
-            h, k_cache, v_cache = model.prefill(tf.slice(buffer, [0, n + 1 - keep], [-1, keep]))  # (B, keep, d)
+            h, k_cache, v_cache = model.prefill(
+                tf.slice(buffer, [0, n + 1 - keep], [-1, keep])
+            )  # (B, keep, d)
             buffer, carry = emit(n, h[:, -1], buffer, carry)
             return decode(n + 1, buffer, carry, k_cache, v_cache, tf.constant(keep))
 
@@ -95,7 +107,9 @@ def _feed_cached(model: GPT, buffer: tf.Tensor, start: int, stop: int, emit: Emi
     return h0, state[1], state[2]
 
 
-def _uncached_features(model: GPT, buffer: tf.Tensor, n: tf.Tensor, window: int | None) -> tf.Tensor:
+def _uncached_features(
+    model: GPT, buffer: tf.Tensor, n: tf.Tensor, window: int | None
+) -> tf.Tensor:
     """Features ``(B, d)`` at position ``n`` from the model run on the last ``min(n + 1, C)``
     tokens ``..n``; ``window`` (static, for XLA) pads the run to a fixed length, else it is exact."""
     start = tf.maximum(0, n + 1 - model.cfg.context_length)
@@ -107,33 +121,59 @@ def _uncached_features(model: GPT, buffer: tf.Tensor, n: tf.Tensor, window: int 
 def _build_loop(model: GPT, jit_compile: bool):
     cfg = model.cfg
 
-    def loop(prompt, max_new_tokens: int, use_cache: bool, return_logits: bool, temperature, top_k, top_p, seed):
+    def loop(
+        prompt,
+        max_new_tokens: int,
+        use_cache: bool,
+        return_logits: bool,
+        temperature,
+        top_k,
+        top_p,
+        seed,
+    ):
         B, t0 = tf.shape(prompt)[0], prompt.shape[1]
         total = t0 + max_new_tokens
         buffer = tf.pad(prompt, [[0, 0], [0, max_new_tokens]])  # (B, T_0 + N)
-        all_logits = tf.zeros([B, max_new_tokens if return_logits else 0, cfg.vocab_size])  # (B, N, V)
+        all_logits = tf.zeros(
+            [B, max_new_tokens if return_logits else 0, cfg.vocab_size]
+        )  # (B, N, V)
         rows = tf.range(B)
 
         def emit(n, h, buffer, all_logits):  # features at position n -> draw token n + 1
             i = n + 1 - t0  # index of the new token
             logits = model.to_logits(h)  # (B, V)
-            token = draw(logits, temperature, top_k, top_p, tf.stack([seed, tf.cast(i, tf.int64)]))  # (B,)
-            buffer = tf.tensor_scatter_nd_update(buffer, tf.stack([rows, tf.fill([B], n + 1)], -1), token)
+            token = draw(
+                logits, temperature, top_k, top_p, tf.stack([seed, tf.cast(i, tf.int64)])
+            )  # (B,)
+            buffer = tf.tensor_scatter_nd_update(
+                buffer, tf.stack([rows, tf.fill([B], n + 1)], -1), token
+            )
             if return_logits:
-                all_logits = tf.tensor_scatter_nd_update(all_logits, tf.stack([rows, tf.fill([B], i)], -1), logits)
+                all_logits = tf.tensor_scatter_nd_update(
+                    all_logits, tf.stack([rows, tf.fill([B], i)], -1), logits
+                )
             return buffer, all_logits
 
         if use_cache:
             _, buffer, all_logits = _feed_cached(model, buffer, t0, total - 1, emit, all_logits)
             return buffer, all_logits
         window = min(total - 1, cfg.context_length) if jit_compile else None
-        buffer, all_logits = emit(t0 - 1, _uncached_features(model, buffer, tf.constant(t0 - 1), window),
-                                  buffer, all_logits)
+        buffer, all_logits = emit(
+            t0 - 1,
+            _uncached_features(model, buffer, tf.constant(t0 - 1), window),
+            buffer,
+            all_logits,
+        )
 
         def body(n, buffer, all_logits):
-            return (n + 1, *emit(n, _uncached_features(model, buffer, n, window), buffer, all_logits))
+            return (
+                n + 1,
+                *emit(n, _uncached_features(model, buffer, n, window), buffer, all_logits),
+            )
 
-        _, buffer, all_logits = tf.while_loop(lambda n, *_: n < total - 1, body, (tf.constant(t0), buffer, all_logits))
+        _, buffer, all_logits = tf.while_loop(
+            lambda n, *_: n < total - 1, body, (tf.constant(t0), buffer, all_logits)
+        )
         return buffer, all_logits
 
     return loop
@@ -149,13 +189,22 @@ def _as_batch(tokens, model: GPT, name: str) -> tf.Tensor:
     return tf.cast(tokens, tf.int32)
 
 
-def generate(model: GPT, prompt_tokens, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
-             top_p: float | None = None, seed: int = 0, use_cache: bool = True, return_logits: bool = False,
-             jit_compile: bool = True):
+def generate(
+    model: GPT,
+    prompt_tokens,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int = 0,
+    use_cache: bool = True,
+    return_logits: bool = False,
+    jit_compile: bool = True,
+):
     """Continue ``prompt_tokens`` ``(B, T_0)`` (or ``(T_0,)``, taken as ``B = 1``) by
     ``max_new_tokens`` tokens: returns tokens ``(B, T_0 + max_new_tokens)`` int32, the prompt first.
 
-    Token ``i`` is drawn by :func:`~course_lib.transformer.sampling.sample_next` from the
+    Token ``i`` is drawn by :func:`~course_lib.gpt.sampling.sample_next` from the
     logits of the last position (``temperature = 0``: greedy) with seed ``(seed, i)``.
     ``use_cache`` picks the loop (see the module docstring, also for sequences longer than
     the context length). ``return_logits=True`` also returns the logits each token was drawn
@@ -163,19 +212,33 @@ def generate(model: GPT, prompt_tokens, max_new_tokens: int, temperature: float 
     last ``C`` tokens are read).
     """
     prompt = _as_batch(prompt_tokens, model, "prompt_tokens")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
+    if (
+        isinstance(max_new_tokens, bool)
+        or not isinstance(max_new_tokens, (int, np.integer))
+        or max_new_tokens < 0
+    ):
         raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    temperature, top_k, top_p = check_temperature(temperature), check_top_k(top_k), check_top_p(top_p)
+    temperature, top_k, top_p = (
+        check_temperature(temperature),
+        check_top_k(top_k),
+        check_top_p(top_p),
+    )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be an int >= 0, got {seed!r}")
     if max_new_tokens == 0:
         empty = tf.zeros([prompt.shape[0], 0, model.cfg.vocab_size])
         return (prompt, empty) if return_logits else prompt
     loop = _compiled(model, "generate", _build_loop, jit_compile)
-    tokens, logits = loop(prompt, int(max_new_tokens), bool(use_cache), bool(return_logits),
-                          tf.constant(temperature, tf.float32),
-                          tf.constant(top_k if top_k is not None else np.iinfo(np.int32).max, tf.int32),
-                          tf.constant(1.0 if top_p is None else top_p, tf.float32), tf.constant(seed, tf.int64))
+    tokens, logits = loop(
+        prompt,
+        int(max_new_tokens),
+        bool(use_cache),
+        bool(return_logits),
+        tf.constant(temperature, tf.float32),
+        tf.constant(top_k if top_k is not None else np.iinfo(np.int32).max, tf.int32),
+        tf.constant(1.0 if top_p is None else top_p, tf.float32),
+        tf.constant(seed, tf.int64),
+    )
     return (tokens, logits) if return_logits else tokens
 
 
@@ -185,19 +248,24 @@ def _build_incremental(model: GPT, jit_compile: bool):
         rows = tf.range(B)
 
         def emit(n, h, tokens, logits):  # logits of position n into row n
-            return tokens, tf.tensor_scatter_nd_update(logits, tf.stack([rows, tf.fill([B], n)], -1),
-                                                       model.to_logits(h))
+            return tokens, tf.tensor_scatter_nd_update(
+                logits, tf.stack([rows, tf.fill([B], n)], -1), model.to_logits(h)
+            )
 
         logits = tf.zeros([B, T, model.cfg.vocab_size])  # (B, T, V)
         h0, _, logits = _feed_cached(model, tokens, prompt_length, T, emit, logits)
         w0 = h0.shape[1]  # prompt rows the prefill computed; earlier ones stay 0
         prompt_rows = model.to_logits(h0[:, :-1])  # (B, w0 - 1, V)
-        return tf.concat([logits[:, :prompt_length - w0], prompt_rows, logits[:, prompt_length - 1:]], axis=1)
+        return tf.concat(
+            [logits[:, : prompt_length - w0], prompt_rows, logits[:, prompt_length - 1 :]], axis=1
+        )
 
     return incremental
 
 
-def incremental_logits(model: GPT, tokens, prompt_length: int = 1, jit_compile: bool = True) -> tf.Tensor:
+def incremental_logits(
+    model: GPT, tokens, prompt_length: int = 1, jit_compile: bool = True
+) -> tf.Tensor:
     """Logits ``(B, T, V)`` of ``tokens (B, T)`` computed the way the cached generator does:
     the first ``prompt_length`` tokens by one prefill, then one token at a time through the
     key/value cache (teacher forcing: the given tokens, not sampled ones).
@@ -209,27 +277,50 @@ def incremental_logits(model: GPT, tokens, prompt_length: int = 1, jit_compile: 
     """
     tokens = _as_batch(tokens, model, "tokens")
     T = tokens.shape[1]
-    if isinstance(prompt_length, bool) or not isinstance(prompt_length, (int, np.integer)) \
-            or not 1 <= prompt_length <= T:
-        raise ValueError(f"prompt_length must be an int in 1..{T} (the number of tokens), got {prompt_length!r}")
-    return _compiled(model, "incremental", _build_incremental, jit_compile)(tokens, int(prompt_length))
+    if (
+        isinstance(prompt_length, bool)
+        or not isinstance(prompt_length, (int, np.integer))
+        or not 1 <= prompt_length <= T
+    ):
+        raise ValueError(
+            f"prompt_length must be an int in 1..{T} (the number of tokens), got {prompt_length!r}"
+        )
+    return _compiled(model, "incremental", _build_incremental, jit_compile)(
+        tokens, int(prompt_length)
+    )
 
 
 def _build_greedy_step(model: GPT, jit_compile: bool):
     def step(buffer, lengths, done, stop_token):
         h = model.features(buffer)  # (B, T, d): one full pass over the right-padded buffer
-        h_last = tf.gather(h, lengths - 1, batch_dims=1)  # (B, d): each row at its own last position
+        h_last = tf.gather(
+            h, lengths - 1, batch_dims=1
+        )  # (B, d): each row at its own last position
         token = tf.argmax(model.to_logits(h_last), axis=-1, output_type=tf.int32)  # (B,) greedy
-        at = tf.stack([tf.range(tf.shape(buffer)[0]), tf.minimum(lengths, buffer.shape[1] - 1)], -1)  # (B, 2)
-        buffer = tf.tensor_scatter_nd_update(buffer, at, tf.where(done, tf.gather_nd(buffer, at), token))
+        at = tf.stack(
+            [tf.range(tf.shape(buffer)[0]), tf.minimum(lengths, buffer.shape[1] - 1)], -1
+        )  # (B, 2)
+        buffer = tf.tensor_scatter_nd_update(
+            buffer, at, tf.where(done, tf.gather_nd(buffer, at), token)
+        )
         grow = tf.logical_and(tf.logical_not(done), tf.not_equal(token, stop_token))
-        return buffer, lengths + tf.cast(grow, tf.int32), tf.logical_or(done, tf.equal(token, stop_token))
+        return (
+            buffer,
+            lengths + tf.cast(grow, tf.int32),
+            tf.logical_or(done, tf.equal(token, stop_token)),
+        )
 
     return step
 
 
-def greedy_completions(model: GPT, prompts, stop_token: int, max_new_tokens: int, batch_size: int = 256,
-                       jit_compile: bool = True) -> list[np.ndarray]:
+def greedy_completions(
+    model: GPT,
+    prompts,
+    stop_token: int,
+    max_new_tokens: int,
+    batch_size: int = 256,
+    jit_compile: bool = True,
+) -> list[np.ndarray]:
     """Greedy (argmax) continuations of many prompts of *different* lengths, in batches.
 
     ``prompts``: a list of 1-D int arrays (token ids). Returns one 1-D int32 array per prompt,
@@ -254,32 +345,41 @@ def greedy_completions(model: GPT, prompts, stop_token: int, max_new_tokens: int
     exceeds the context length ``C``, or if ``stop_token`` is not a token id.
     """
     cfg = model.cfg
-    for name, value, low in (("max_new_tokens", max_new_tokens, 0), ("batch_size", batch_size, 1),
-                             ("stop_token", stop_token, 0)):
+    for name, value, low in (
+        ("max_new_tokens", max_new_tokens, 0),
+        ("batch_size", batch_size, 1),
+        ("stop_token", stop_token, 0),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     if stop_token >= cfg.vocab_size:
-        raise ValueError(f"stop_token must be a token id in 0..{cfg.vocab_size - 1}, got {stop_token}")
+        raise ValueError(
+            f"stop_token must be a token id in 0..{cfg.vocab_size - 1}, got {stop_token}"
+        )
     rows = [np.asarray(p.numpy() if tf.is_tensor(p) else p) for p in prompts]
     for i, p in enumerate(rows):
         if p.ndim != 1 or p.size == 0:
-            raise ValueError(f"prompts[{i}] must be a non-empty 1-D array of token ids, got shape {p.shape}")
+            raise ValueError(
+                f"prompts[{i}] must be a non-empty 1-D array of token ids, got shape {p.shape}"
+            )
         check_tokens(p[None], cfg, f"prompts[{i}]")
         if p.size + max_new_tokens > cfg.context_length:
-            raise ValueError(f"prompts[{i}] has {p.size} tokens; with max_new_tokens={max_new_tokens} that is "
-                             f"{p.size + max_new_tokens} positions, more than the context length "
-                             f"{cfg.context_length}: shorten the prompt or lower max_new_tokens")
+            raise ValueError(
+                f"prompts[{i}] has {p.size} tokens; with max_new_tokens={max_new_tokens} that is "
+                f"{p.size + max_new_tokens} positions, more than the context length "
+                f"{cfg.context_length}: shorten the prompt or lower max_new_tokens"
+            )
     if not rows or max_new_tokens == 0:
         return [np.zeros(0, np.int32) for _ in rows]
     B, T = min(batch_size, len(rows)), max(p.size for p in rows) + max_new_tokens
     step = _compiled(model, "greedy_step", _build_greedy_step, jit_compile)
     stop, out = tf.constant(stop_token, tf.int32), []
     for first in range(0, len(rows), B):
-        group = rows[first:first + B]
+        group = rows[first : first + B]
         buffer = np.zeros((B, T), np.int32)  # padding id 0: never seen by a real position
         lengths = np.ones(B, np.int32)
         for b, p in enumerate(group):
-            buffer[b, :p.size], lengths[b] = p, p.size
+            buffer[b, : p.size], lengths[b] = p, p.size
         done = np.arange(B) >= len(group)  # filler rows of the last group start stopped
         buffer, lengths, done = tf.constant(buffer), tf.constant(lengths), tf.constant(done)
         for _ in range(max_new_tokens):
@@ -287,5 +387,5 @@ def greedy_completions(model: GPT, prompts, stop_token: int, max_new_tokens: int
             if bool(tf.reduce_all(done)):
                 break
         buffer, lengths = buffer.numpy(), lengths.numpy()
-        out += [buffer[b, p.size:lengths[b]].copy() for b, p in enumerate(group)]
+        out += [buffer[b, p.size : lengths[b]].copy() for b, p in enumerate(group)]
     return out

@@ -60,8 +60,9 @@ def plot_history(
     names = recorded if names is None else [names] if isinstance(names, str) else list(names)
     unknown = [n for n in names if n not in recorded]
     if unknown or not names:
-        raise ValueError(f"Not recorded in the history's training values: {unknown or names}; "
-                         f"known: {recorded}")
+        raise ValueError(
+            f"Not recorded in the history's training values: {unknown or names}; known: {recorded}"
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.0))
     steps_per_epoch = epochs[0].step / epochs[0].epoch if epochs else 1.0
@@ -69,16 +70,30 @@ def plot_history(
     for i, name in enumerate(names):
         color = f"C{i}"
         if epochs:
-            ax.plot(x_epochs, history.series(name, "train"), "-o", color=color, label=f"{name} (train)")
+            ax.plot(
+                x_epochs, history.series(name, "train"), "-o", color=color, label=f"{name} (train)"
+            )
             if all(name in r.val for r in epochs):
-                ax.plot(x_epochs, history.series(name, "val"), "--s", color=color,
-                        label=f"{name} (validation)")
+                ax.plot(
+                    x_epochs,
+                    history.series(name, "val"),
+                    "--s",
+                    color=color,
+                    label=f"{name} (validation)",
+                )
         fine = [(step, values[name]) for step, values in points if name in values]
         if fine:
             xs = np.array([s for s, _ in fine], dtype=float) / steps_per_epoch
             unit = "per chunk of steps" if epochs else "train"
-            ax.plot(xs, [v for _, v in fine], "-", color=color, linewidth=0.8, alpha=0.45,
-                    label=f"{name} ({unit})")
+            ax.plot(
+                xs,
+                [v for _, v in fine],
+                "-",
+                color=color,
+                linewidth=0.8,
+                alpha=0.45,
+                label=f"{name} ({unit})",
+            )
     ax.set_xlabel("epoch" if epochs else "step")
     ax.set_ylabel(names[0] if len(names) == 1 else "value")
     if log_y:
@@ -97,8 +112,10 @@ def _as_images(images: np.ndarray) -> np.ndarray:
         x = x[..., 0]
     if x.ndim != 3:
         hint = " (one image? pass images[None])" if x.ndim == 2 else ""
-        raise ValueError(f"expected greyscale images of shape (N, H, W) or (N, H, W, 1), "
-                         f"got shape {x.shape}{hint}")
+        raise ValueError(
+            f"expected greyscale images of shape (N, H, W) or (N, H, W, 1), "
+            f"got shape {x.shape}{hint}"
+        )
     if len(x) == 0:
         raise ValueError("no images to show (N = 0)")
     if x.dtype != np.uint8 and not np.issubdtype(x.dtype, np.floating):
@@ -134,7 +151,10 @@ def image_grid(
     ncols = min(int(ncols), n)
     nrows = -(-n // ncols)
     if figsize is None:
-        figsize = (1.1 * ncols, 1.1 * nrows + (0.4 if title else 0.0) + (0.25 * nrows if labels is not None else 0.0))
+        figsize = (
+            1.1 * ncols,
+            1.1 * nrows + (0.4 if title else 0.0) + (0.25 * nrows if labels is not None else 0.0),
+        )
     fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
     vmax = 255 if x.dtype == np.uint8 else 1.0
     for i, ax in enumerate(axes.flat):
@@ -177,7 +197,9 @@ def plot_points_2d(
     else:
         lab = np.asarray(labels)
         if lab.ndim != 1 or len(lab) != len(pts):
-            raise ValueError(f"expected one label per point, shape ({len(pts)},), got shape {lab.shape}")
+            raise ValueError(
+                f"expected one label per point, shape ({len(pts)},), got shape {lab.shape}"
+            )
         for value in np.unique(lab):
             mask = lab == value
             ax.scatter(pts[mask, 0], pts[mask, 1], s=s, alpha=0.6, label=str(value))

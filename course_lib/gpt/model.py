@@ -29,47 +29,63 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.transformer.config import GPTConfig
+from course_lib.gpt.config import GPTConfig
 
 INIT_STD = 0.02  # GPT-2's initialisation: weights ~ N(0, 0.02^2), biases 0
 
 
-def check_tokens(tokens, cfg: GPTConfig, name: str = "tokens", max_length: int | None = None) -> None:
+def check_tokens(
+    tokens, cfg: GPTConfig, name: str = "tokens", max_length: int | None = None
+) -> None:
     """Raise a clear error unless ``tokens`` is an int batch ``(B, T)`` with ``T <= max_length``
     (default ``C``) and values in ``0..V-1``. Shapes are checked when static; values only for
     NumPy or eager input (inside a compiled function an out-of-range id cannot be seen)."""
     shape = tuple(tokens.shape if hasattr(tokens, "shape") else np.shape(tokens))
     if len(shape) != 2:
-        raise ValueError(f"{name} must have shape (B, T), got {shape}"
-                         + (" (add a batch axis: tokens[None])" if len(shape) == 1 else ""))
+        raise ValueError(
+            f"{name} must have shape (B, T), got {shape}"
+            + (" (add a batch axis: tokens[None])" if len(shape) == 1 else "")
+        )
     dtype = tf.as_dtype(tokens.dtype if hasattr(tokens, "dtype") else np.asarray(tokens).dtype)
     if not dtype.is_integer:
         raise TypeError(f"{name} must be integer token ids, got dtype {dtype.name}")
     limit = cfg.context_length if max_length is None else max_length
     if shape[1] is not None and shape[1] > limit:
-        raise ValueError(f"{name} has {shape[1]} positions but the context length is {limit}: "
-                         f"crop to the last {limit} tokens, e.g. tokens[:, -{limit}:]")
+        raise ValueError(
+            f"{name} has {shape[1]} positions but the context length is {limit}: "
+            f"crop to the last {limit} tokens, e.g. tokens[:, -{limit}:]"
+        )
     if isinstance(tokens, np.ndarray) or (tf.is_tensor(tokens) and hasattr(tokens, "numpy")):
         values = np.asarray(tokens)
         if values.size and (values.min() < 0 or values.max() >= cfg.vocab_size):
-            raise ValueError(f"{name} must be ids in 0..{cfg.vocab_size - 1} (vocab_size={cfg.vocab_size}), "
-                             f"got values in [{values.min()}, {values.max()}]")
+            raise ValueError(
+                f"{name} must be ids in 0..{cfg.vocab_size - 1} (vocab_size={cfg.vocab_size}), "
+                f"got values in [{values.min()}, {values.max()}]"
+            )
 
 
 def _dense(units: int, cfg: GPTConfig, std: float = INIT_STD, **kwargs) -> keras.layers.Dense:
-    return keras.layers.Dense(units, use_bias=cfg.bias, kernel_initializer=keras.initializers.RandomNormal(0.0, std),
-                              **kwargs)
+    return keras.layers.Dense(
+        units,
+        use_bias=cfg.bias,
+        kernel_initializer=keras.initializers.RandomNormal(0.0, std),
+        **kwargs,
+    )
 
 
 def _layer_norm(cfg: GPTConfig, name: str) -> keras.layers.LayerNormalization:
-    return keras.layers.LayerNormalization(epsilon=cfg.layer_norm_epsilon, center=cfg.bias, name=name)
+    return keras.layers.LayerNormalization(
+        epsilon=cfg.layer_norm_epsilon, center=cfg.bias, name=name
+    )
 
 
 def _dropout(cfg: GPTConfig) -> keras.layers.Dropout | None:
     return keras.layers.Dropout(cfg.dropout) if cfg.dropout > 0 else None
 
 
-def causal_mask(t_q: int | tf.Tensor, t_k: int | tf.Tensor, offset: int | tf.Tensor = 0) -> tf.Tensor:
+def causal_mask(
+    t_q: int | tf.Tensor, t_k: int | tf.Tensor, offset: int | tf.Tensor = 0
+) -> tf.Tensor:
     """Boolean ``(t_q, t_k)``: query ``i`` (at absolute position ``offset + i``) may attend to
     key ``j`` iff ``j <= offset + i``."""
     return tf.range(t_k)[None, :] <= (tf.range(t_q) + offset)[:, None]  # (t_q, t_k)
@@ -102,12 +118,16 @@ class CausalSelfAttention(keras.layers.Layer):
         t = tf.reshape(t, [B, T, self.cfg.n_head, self.cfg.d_head])  # (B, T, H, d_head)
         return tf.transpose(t, [0, 2, 1, 3])  # (B, H, T, d_head)
 
-    def attend(self, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, training: bool = False) -> tf.Tensor:
+    def attend(
+        self, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor, training: bool = False
+    ) -> tf.Tensor:
         """``softmax(q k^T / sqrt(d_head), masked) v``, heads merged and projected:
         ``q (B, H, T_q, d_head)``, ``k, v (B, H, T_k, d_head)``, ``mask`` bool broadcastable
         to ``(B, H, T_q, T_k)`` (``True`` = may attend) -> ``(B, T_q, d)``."""
         scale = tf.cast(1.0 / math.sqrt(self.cfg.d_head), q.dtype)
-        scores = tf.matmul(q * scale, k, transpose_b=True)  # (B, H, T_q, T_k): q k^T / sqrt(d_head), scaled
+        scores = tf.matmul(
+            q * scale, k, transpose_b=True
+        )  # (B, H, T_q, T_k): q k^T / sqrt(d_head), scaled
         # before the product, which keeps float16 scores in range
         scores = tf.where(mask, tf.cast(scores, tf.float32), -np.inf)  # softmax in float32
         weights = tf.cast(tf.nn.softmax(scores, axis=-1), v.dtype)  # (B, H, T_q, T_k)
@@ -131,8 +151,9 @@ class CausalSelfAttention(keras.layers.Layer):
         T = tf.shape(x)[1]
         return self.attend(q, k, v, causal_mask(T, T)), k, v
 
-    def decode(self, x: tf.Tensor, k_cache: tf.Tensor, v_cache: tf.Tensor, layer: int,
-               pos: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    def decode(
+        self, x: tf.Tensor, k_cache: tf.Tensor, v_cache: tf.Tensor, layer: int, pos: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """One new position: ``x (B, 1, d)`` at position ``pos`` (a scalar int tensor); its
         ``k, v`` are written into slot ``pos`` of layer ``layer`` of the caches
         ``(B, L, H, C, d_head)``, then ``q`` attends to slots ``0..pos``. Returns
@@ -187,8 +208,9 @@ class Block(keras.layers.Layer):
         x = x + y  # (B, T, d)
         return x + self.mlp(self.ln_2(x)), k, v
 
-    def decode(self, x: tf.Tensor, k_cache: tf.Tensor, v_cache: tf.Tensor, layer: int,
-               pos: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    def decode(
+        self, x: tf.Tensor, k_cache: tf.Tensor, v_cache: tf.Tensor, layer: int, pos: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """One position ``x (B, 1, d)`` through the block with the caches (see
         :meth:`CausalSelfAttention.decode`): ``(y (B, 1, d), k_cache, v_cache)``."""
         y, k_cache, v_cache = self.attn.decode(self.ln_1(x), k_cache, v_cache, layer, pos)
@@ -210,29 +232,44 @@ class GPT(keras.Model):
         super().__init__(**kwargs)
         self.cfg = cfg = cfg or GPTConfig()
         init = keras.initializers.RandomNormal(0.0, INIT_STD)
-        self.token_embedding = keras.layers.Embedding(cfg.vocab_size, cfg.d_model, embeddings_initializer=init,
-                                                      name="token_embedding")
-        self.position_embedding = keras.layers.Embedding(cfg.context_length, cfg.d_model,
-                                                         embeddings_initializer=init, name="position_embedding")
+        self.token_embedding = keras.layers.Embedding(
+            cfg.vocab_size, cfg.d_model, embeddings_initializer=init, name="token_embedding"
+        )
+        self.position_embedding = keras.layers.Embedding(
+            cfg.context_length, cfg.d_model, embeddings_initializer=init, name="position_embedding"
+        )
         self.embedding_dropout = _dropout(cfg)
         self.blocks = [Block(cfg, name=f"block_{i}") for i in range(cfg.n_layer)]
         self.final_norm = _layer_norm(cfg, "final_norm")
-        self.head = None if cfg.tie_weights else keras.layers.Dense(
-            cfg.vocab_size, use_bias=cfg.bias, kernel_initializer=init, name="head")
+        self.head = (
+            None
+            if cfg.tie_weights
+            else keras.layers.Dense(
+                cfg.vocab_size, use_bias=cfg.bias, kernel_initializer=init, name="head"
+            )
+        )
         self.build((None, None))
 
     def build(self, input_shape) -> None:
         self.token_embedding.build(input_shape)
         self.position_embedding.build(input_shape)
         hidden = (None, None, self.cfg.d_model)
-        for layer in [*self.blocks, self.final_norm] + ([self.head] if self.head is not None else []):
+        for layer in [*self.blocks, self.final_norm] + (
+            [self.head] if self.head is not None else []
+        ):
             layer.build(hidden)
 
-    def embed(self, tokens: tf.Tensor, start: int | tf.Tensor = 0, training: bool = False) -> tf.Tensor:
+    def embed(
+        self, tokens: tf.Tensor, start: int | tf.Tensor = 0, training: bool = False
+    ) -> tf.Tensor:
         """``h_0 = E[tokens] + P[start : start + T]``: ``(B, T) -> (B, T, d)``."""
         positions = tf.range(tf.shape(tokens)[1]) + start  # (T,)
         h = self.token_embedding(tokens) + self.position_embedding(positions)  # (B, T, d)
-        return self.embedding_dropout(h, training=training) if self.embedding_dropout is not None else h
+        return (
+            self.embedding_dropout(h, training=training)
+            if self.embedding_dropout is not None
+            else h
+        )
 
     def to_logits(self, h: tf.Tensor) -> tf.Tensor:
         """Output layer on final features: ``h (..., d) -> logits (..., V)``, float32."""
@@ -240,9 +277,12 @@ class GPT(keras.Model):
             return tf.cast(self.head(h), tf.float32)
         E = tf.cast(self.token_embedding.embeddings, h.dtype)  # (V, d), tied
         # One 2-D product (einsum's batched form is ~40x slower to differentiate on a CPU).
-        logits = tf.matmul(tf.reshape(h, [-1, self.cfg.d_model]), E, transpose_b=True)  # (N, V), N = B*T
-        return tf.cast(tf.reshape(logits, tf.concat([tf.shape(h)[:-1], [self.cfg.vocab_size]], 0)),
-                       tf.float32)  # (..., V)
+        logits = tf.matmul(
+            tf.reshape(h, [-1, self.cfg.d_model]), E, transpose_b=True
+        )  # (N, V), N = B*T
+        return tf.cast(
+            tf.reshape(logits, tf.concat([tf.shape(h)[:-1], [self.cfg.vocab_size]], 0)), tf.float32
+        )  # (..., V)
 
     def features(self, tokens: tf.Tensor, training: bool = False) -> tf.Tensor:
         """``LN(h_L)``, the final features: ``(B, T) -> (B, T, d)``."""
@@ -277,10 +317,15 @@ class GPT(keras.Model):
             h, k, v = block.prefill(h)  # (B, T, d), (B, H, T, d_head) x 2
             keys.append(tf.pad(k, pad))  # (B, H, C, d_head)
             values.append(tf.pad(v, pad))
-        return self.final_norm(h), tf.stack(keys, axis=1), tf.stack(values, axis=1)  # K, V (B, L, H, C, d_head)
+        return (
+            self.final_norm(h),
+            tf.stack(keys, axis=1),
+            tf.stack(values, axis=1),
+        )  # K, V (B, L, H, C, d_head)
 
-    def decode_step(self, tokens: tf.Tensor, k_cache: tf.Tensor, v_cache: tf.Tensor,
-                    pos: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    def decode_step(
+        self, tokens: tf.Tensor, k_cache: tf.Tensor, v_cache: tf.Tensor, pos: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """One token per sequence, ``tokens (B,)`` at position ``pos < C`` (scalar int32), given
         caches with slots ``0..pos-1`` filled. Returns ``(features (B, d), K, V)`` with slot
         ``pos`` filled; ``to_logits(features)`` are the logits for position ``pos``."""

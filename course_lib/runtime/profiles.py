@@ -1,4 +1,4 @@
-"""Run profiles, paths and seeding: the course's configuration, as data.
+"""Run profiles: the course's sizes, as data.
 
 A *profile* scales every experiment in the course without changing its logic:
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 PROFILE_ENV = "COURSE_PROFILE"
@@ -108,55 +107,3 @@ def get_profile(name: str | None = None) -> Profile:
             f"Valid profiles: {valid}. Example: {PROFILE_ENV}=ci pytest"
         )
     return PROFILES[key]
-
-
-def set_seed(seed: int = 0, *, deterministic_ops: bool = False) -> None:
-    """Seed Python's ``random``, NumPy, TensorFlow and Keras in one call.
-
-    ``keras.utils.set_random_seed`` seeds all three generators, so random draws (initial
-    weights, shuffles, noise) repeat from run to run. Whether every computed value repeats
-    to the last bit also depends on the kernels: ``deterministic_ops=True`` asks TensorFlow
-    for deterministic ones (``tf.config.experimental.enable_op_determinism``), which matters
-    above all on GPUs, where some kernels are not deterministic by default, and costs speed. It cannot
-    be switched off again in the same process.
-    """
-    import keras
-    import tensorflow as tf
-
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    keras.utils.set_random_seed(seed)
-    if deterministic_ops:
-        tf.config.experimental.enable_op_determinism()
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Where the course finds its files.
-
-    Attributes:
-        root: the repository root (the folder holding ``course_lib/``).
-        data: the course's shipped data (``root/data``; ``$COURSE_DATA_DIR`` overrides).
-        runs: checkpoints and logs of training runs (``root/runs``; ``$COURSE_RUNS_DIR``
-            overrides). Git ignores it.
-    """
-
-    root: Path
-    data: Path
-    runs: Path
-
-    def run_dir(self, name: str) -> Path:
-        """A folder for one named run's checkpoints, created on demand."""
-        if not name or "/" in name or name.startswith("."):
-            raise ValueError(f"run name must be a plain folder name, got {name!r}")
-        path = self.runs / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-
-def get_paths() -> Paths:
-    """Paths of this checkout, with environment overrides applied."""
-    root = Path(__file__).resolve().parent.parent
-    data = Path(os.environ.get("COURSE_DATA_DIR", root / "data")).expanduser()
-    runs = Path(os.environ.get("COURSE_RUNS_DIR", root / "runs")).expanduser()
-    return Paths(root=root, data=data, runs=runs)

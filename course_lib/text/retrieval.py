@@ -130,9 +130,14 @@ def course_passages(root: str | Path, max_words: int = 250) -> list[Passage]:
     root = Path(root)
     chapters = root / "chapters"
     if not chapters.is_dir():
-        raise FileNotFoundError(f"{chapters} does not exist: pass the course's root folder (the one with chapters/)")
-    passages = split_markdown((root / "README.md").read_text(encoding="utf-8"), "README.md", max_words) \
-        if (root / "README.md").is_file() else []
+        raise FileNotFoundError(
+            f"{chapters} does not exist: pass the course's root folder (the one with chapters/)"
+        )
+    passages = (
+        split_markdown((root / "README.md").read_text(encoding="utf-8"), "README.md", max_words)
+        if (root / "README.md").is_file()
+        else []
+    )
     for path in sorted(chapters.rglob("*.ipynb")):
         if ".ipynb_checkpoints" in path.parts:
             continue
@@ -160,7 +165,9 @@ class BM25Index:
         self.passages = list(passages)
         self.k1, self.b = k1, b
         self._bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
-        self._bm25.index([words(p.heading + " " + p.text) for p in self.passages], show_progress=False)
+        self._bm25.index(
+            [words(p.heading + " " + p.text) for p in self.passages], show_progress=False
+        )
 
     def scores(self, question: str) -> np.ndarray:
         """BM25 score of every passage for ``question``, ``(N,)`` float."""
@@ -175,8 +182,9 @@ class BM25Index:
         return [(self.passages[i], float(scores[i])) for i in best if scores[i] > 0]
 
 
-def bm25_by_hand(query: Sequence[str], documents: Sequence[Sequence[str]], k1: float = 1.5,
-                 b: float = 0.75) -> np.ndarray:
+def bm25_by_hand(
+    query: Sequence[str], documents: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75
+) -> np.ndarray:
     """The module docstring's formula in plain Python/NumPy: scores ``(N,)`` of ``documents``
     (lists of words) for ``query`` (a list of words; a repeated query word counts once per
     occurrence, as in ``bm25s``)."""

@@ -1,4 +1,4 @@
-"""Tests of course_lib.transformer: the causal mask, the key/value cache against full
+"""Tests of course_lib.gpt: the causal mask, the key/value cache against full
 recomputation (also beyond the context window), the parameter formula, the samplers, the
 errors, and a tiny GPT that memorises a sentence through the course's Trainer."""
 
@@ -11,11 +11,24 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from course_lib.gpt import (
+    GPT,
+    GPTConfig,
+    apply_temperature,
+    evaluate,
+    generate,
+    incremental_logits,
+    make_optimizer,
+    make_task,
+    next_token_loss,
+    non_embedding_parameter_count,
+    parameter_count,
+    sample_next,
+    top_k_filter,
+    top_p_filter,
+    training_flops_per_token,
+)
 from course_lib.training import TrainConfig, Trainer
-from course_lib.transformer import (GPT, GPTConfig, apply_temperature, evaluate, generate, incremental_logits,
-                                    make_optimizer, make_task, next_token_loss, non_embedding_parameter_count,
-                                    parameter_count, sample_next, top_k_filter, top_p_filter,
-                                    training_flops_per_token)
 
 TINY = GPTConfig(vocab_size=11, context_length=12, n_layer=2, n_head=2, d_model=16)
 
@@ -26,7 +39,9 @@ def tiny() -> GPT:
     return GPT(TINY)
 
 
-def random_tokens(shape: tuple[int, ...], vocab_size: int = TINY.vocab_size, seed: int = 0) -> np.ndarray:
+def random_tokens(
+    shape: tuple[int, ...], vocab_size: int = TINY.vocab_size, seed: int = 0
+) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, vocab_size, shape).astype(np.int32)
 
 
@@ -43,32 +58,52 @@ def test_config_rejects_width_not_divisible_by_heads_and_non_positive_sizes():
     assert GPTConfig(d_model=64).d_ff == 256 and GPTConfig(d_model=64, n_head=8).d_head == 8
 
 
-@pytest.mark.parametrize("fields", [
-    {},
-    {"tie_weights": False},
-    {"bias": False},
-    {"bias": False, "tie_weights": False, "d_ff": 24},
-    {"vocab_size": 7, "context_length": 5, "n_layer": 3, "n_head": 4, "d_model": 8, "d_ff": 13},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"tie_weights": False},
+        {"bias": False},
+        {"bias": False, "tie_weights": False, "d_ff": 24},
+        {"vocab_size": 7, "context_length": 5, "n_layer": 3, "n_head": 4, "d_model": 8, "d_ff": 13},
+    ],
+)
 def test_parameter_formula_equals_count_params(fields):
-    cfg = GPTConfig(**{**dict(vocab_size=11, context_length=12, n_layer=2, n_head=2, d_model=16), **fields})
+    cfg = GPTConfig(
+        **{**dict(vocab_size=11, context_length=12, n_layer=2, n_head=2, d_model=16), **fields}
+    )
     model = GPT(cfg)
     assert parameter_count(cfg) == model.count_params()
-    blocks = sum(v.numpy().size for v in model.trainable_variables if "block_" in v.path or "final_norm" in v.path)
+    blocks = sum(
+        v.numpy().size
+        for v in model.trainable_variables
+        if "block_" in v.path or "final_norm" in v.path
+    )
     assert non_embedding_parameter_count(cfg) == blocks
 
 
 def test_baby_gpt_has_the_parameter_count_of_the_closed_form_by_hand():
     cfg = GPTConfig()  # V=65, C=64, L=4, d=128, d_ff=512, biases, tied
-    by_hand = 65 * 128 + 64 * 128 + 4 * (4 * 128 + 4 * 128**2 + 4 * 128 + 2 * 128 * 512 + 512 + 128) + 2 * 128
+    by_hand = (
+        65 * 128
+        + 64 * 128
+        + 4 * (4 * 128 + 4 * 128**2 + 4 * 128 + 2 * 128 * 512 + 512 + 128)
+        + 2 * 128
+    )
     assert parameter_count(cfg) == by_hand == 809_856
-    assert training_flops_per_token(cfg) == 6 * (non_embedding_parameter_count(cfg) + 65 * 128) + 12 * 4 * 64 * 128
+    assert (
+        training_flops_per_token(cfg)
+        == 6 * (non_embedding_parameter_count(cfg) + 65 * 128) + 12 * 4 * 64 * 128
+    )
 
 
 def test_tied_head_reuses_the_embedding_variable_and_adds_no_parameters():
     tied, untied = GPT(TINY), GPT(GPTConfig(**{**TINY.__dict__, "tie_weights": False}))
     assert tied.head is None and not any("head" in v.path for v in tied.weights)
-    assert untied.count_params() - tied.count_params() == TINY.vocab_size * TINY.d_model + TINY.vocab_size
+    assert (
+        untied.count_params() - tied.count_params()
+        == TINY.vocab_size * TINY.d_model + TINY.vocab_size
+    )
     x = random_tokens((2, 5))
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(tied.to_logits(tf.ones((1, TINY.d_model))))  # the head alone
@@ -91,7 +126,9 @@ def test_changing_a_future_token_never_changes_earlier_logits(tiny):
         changed[:, t] = (changed[:, t] + 1) % TINY.vocab_size
         new = tiny(changed).numpy()
         np.testing.assert_allclose(new[:, :t], base[:, :t], atol=1e-6)
-        assert np.abs(new[:, t] - base[:, t]).max() > 1e-4  # the changed position itself does change
+        assert (
+            np.abs(new[:, t] - base[:, t]).max() > 1e-4
+        )  # the changed position itself does change
 
 
 def test_wrong_tokens_raise_clear_errors(tiny):
@@ -115,13 +152,17 @@ def test_wrong_tokens_raise_clear_errors(tiny):
 @pytest.mark.parametrize("prompt_length", [1, 5, TINY.context_length])
 def test_cached_logits_equal_full_recomputation_within_the_context(tiny, prompt_length):
     x = random_tokens((2, TINY.context_length), seed=prompt_length)
-    np.testing.assert_allclose(incremental_logits(tiny, x, prompt_length, jit_compile=False), tiny(x), atol=1e-4)
+    np.testing.assert_allclose(
+        incremental_logits(tiny, x, prompt_length, jit_compile=False), tiny(x), atol=1e-4
+    )
 
 
 def test_greedy_tokens_and_step_logits_are_identical_with_and_without_cache_under_xla(tiny):
     prompt, n_new = random_tokens((2, 4), seed=1), TINY.context_length - 4
     cached, cached_logits = generate(tiny, prompt, n_new, temperature=0, return_logits=True)
-    full, full_logits = generate(tiny, prompt, n_new, temperature=0, use_cache=False, return_logits=True)
+    full, full_logits = generate(
+        tiny, prompt, n_new, temperature=0, use_cache=False, return_logits=True
+    )
     assert cached.shape == (2, TINY.context_length) and np.array_equal(cached[:, :4], prompt)
     np.testing.assert_array_equal(cached, full)
     recomputed = tiny(cached).numpy()[:, 3:-1]  # logits that predicted tokens 4..C-1
@@ -130,34 +171,54 @@ def test_greedy_tokens_and_step_logits_are_identical_with_and_without_cache_unde
     np.testing.assert_array_equal(cached[:, 4:], np.argmax(cached_logits, axis=-1))
 
 
-@pytest.mark.parametrize("prompt_length, jit_compile", [(3, True), (TINY.context_length + 2, False)])
-def test_beyond_the_context_the_cache_refills_with_the_last_half_context_as_documented(tiny, prompt_length,
-                                                                                        jit_compile):
+@pytest.mark.parametrize(
+    "prompt_length, jit_compile", [(3, True), (TINY.context_length + 2, False)]
+)
+def test_beyond_the_context_the_cache_refills_with_the_last_half_context_as_documented(
+    tiny, prompt_length, jit_compile
+):
     C, keep = TINY.context_length, TINY.context_length // 2
     x = random_tokens((2, 3 * C), seed=2)
     got = incremental_logits(tiny, x, prompt_length, jit_compile=jit_compile).numpy()
     filled = min(prompt_length, C)  # replay the policy: the prompt's last C tokens are prefilled
-    np.testing.assert_allclose(got[:, prompt_length - filled:prompt_length],
-                               tiny(x[:, prompt_length - filled:prompt_length]), atol=1e-4)
-    assert not got[:, :prompt_length - filled].any()  # prompt rows the model never computed
+    np.testing.assert_allclose(
+        got[:, prompt_length - filled : prompt_length],
+        tiny(x[:, prompt_length - filled : prompt_length]),
+        atol=1e-4,
+    )
+    assert not got[:, : prompt_length - filled].any()  # prompt rows the model never computed
     for t in range(prompt_length, x.shape[1]):
         filled = keep if filled == C else filled + 1  # full cache: keep the last C // 2 tokens
-        expected = tiny(x[:, t + 1 - filled:t + 1]).numpy()[:, -1]  # the model on that window
-        np.testing.assert_allclose(got[:, t], expected, atol=1e-4, err_msg=f"position {t}, window {filled}")
+        expected = tiny(x[:, t + 1 - filled : t + 1]).numpy()[:, -1]  # the model on that window
+        np.testing.assert_allclose(
+            got[:, t], expected, atol=1e-4, err_msg=f"position {t}, window {filled}"
+        )
 
 
 def test_generation_past_the_context_returns_every_token_with_and_without_cache(tiny):
     prompt, n_new = random_tokens((1, 3), seed=3), 2 * TINY.context_length
     for use_cache in (True, False):
-        out = generate(tiny, prompt[0], n_new, temperature=0.8, top_k=5, seed=4, use_cache=use_cache,
-                       jit_compile=False)
+        out = generate(
+            tiny,
+            prompt[0],
+            n_new,
+            temperature=0.8,
+            top_k=5,
+            seed=4,
+            use_cache=use_cache,
+            jit_compile=False,
+        )
         assert out.shape == (1, 3 + n_new) and out.dtype == tf.int32
-        assert np.array_equal(out[:, :3], prompt) and 0 <= np.min(out) and np.max(out) < TINY.vocab_size
+        assert (
+            np.array_equal(out[:, :3], prompt)
+            and np.min(out) >= 0
+            and np.max(out) < TINY.vocab_size
+        )
     # Until the window first slides (C tokens in all), both loops see the same logits, so the
     # same seeds draw the same tokens.
     a = generate(tiny, prompt, n_new, temperature=1.0, seed=7, jit_compile=False)
     b = generate(tiny, prompt, n_new, temperature=1.0, seed=7, use_cache=False, jit_compile=False)
-    np.testing.assert_array_equal(a[:, :TINY.context_length + 1], b[:, :TINY.context_length + 1])
+    np.testing.assert_array_equal(a[:, : TINY.context_length + 1], b[:, : TINY.context_length + 1])
 
 
 def test_the_same_seed_gives_the_same_sample_and_another_seed_another(tiny):
@@ -177,10 +238,14 @@ def test_top_k_never_samples_outside_the_k_most_likely_tokens():
     draws = sample_next(tf.tile(logits, [4000, 1]), temperature=2.0, top_k=3, seed=0).numpy()
     assert set(draws) == top3  # never outside, and every one of the 3 is drawn
     filtered = top_k_filter(logits, 3).numpy()[0]
-    assert np.isfinite(filtered).sum() == 3 and np.all(filtered[list(top3)] == logits.numpy()[0, list(top3)])
+    assert np.isfinite(filtered).sum() == 3 and np.all(
+        filtered[list(top3)] == logits.numpy()[0, list(top3)]
+    )
 
 
-@pytest.mark.parametrize("p, kept", [(0.4, [0]), (0.79, [0, 1]), (0.85, [0, 1, 2]), (1.0, [0, 1, 2, 3])])
+@pytest.mark.parametrize(
+    "p, kept", [(0.4, [0]), (0.79, [0, 1]), (0.85, [0, 1, 2]), (1.0, [0, 1, 2, 3])]
+)
 def test_top_p_keeps_the_smallest_set_whose_probability_reaches_p(p, kept):
     # probabilities 0.5, 0.3, 0.15, 0.05: cumulative 0.5, 0.8, 0.95, 1.0
     filtered = top_p_filter(LOGITS, p).numpy()[0]
@@ -229,8 +294,12 @@ def test_optimizer_decays_matrices_but_not_biases_or_layer_norms():
     model = GPT(TINY)
     optimizer = make_optimizer(model, learning_rate=0.1, weight_decay=0.5)
     before = [v.numpy() for v in model.trainable_variables]
-    optimizer.apply([tf.zeros_like(v) for v in model.trainable_variables], model.trainable_variables)
-    for old, v in zip(before, model.trainable_variables):  # zero gradient: only the decay moves weights
+    optimizer.apply(
+        [tf.zeros_like(v) for v in model.trainable_variables], model.trainable_variables
+    )
+    for old, v in zip(
+        before, model.trainable_variables
+    ):  # zero gradient: only the decay moves weights
         factor = 1 - 0.1 * 0.5 if len(v.shape) == 2 else 1.0
         np.testing.assert_allclose(v.numpy(), factor * old, rtol=1e-6, err_msg=v.path)
 
@@ -242,7 +311,9 @@ def test_tiny_gpt_memorises_a_sentence_through_the_trainer_and_greedy_decoding_r
     keras.utils.set_random_seed(0)
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():  # weights are created in __init__, so inside the scope
-        model = GPT(GPTConfig(vocab_size=len(chars), context_length=48, n_layer=2, n_head=2, d_model=32))
+        model = GPT(
+            GPTConfig(vocab_size=len(chars), context_length=48, n_layer=2, n_head=2, d_model=32)
+        )
         task = make_task(model, keras.optimizers.Adam(1e-2))
     x, y = np.tile(ids[None, :-1], (4, 1)), np.tile(ids[None, 1:], (4, 1))  # y = x shifted by one
     data = tf.data.Dataset.from_tensors((x, y)).repeat()
@@ -261,8 +332,10 @@ def test_mixed_float16_training_steps_run_and_logits_stay_float32():
         model = GPT(TINY)
         x = random_tokens((4, TINY.context_length + 1))
         data = tf.data.Dataset.from_tensors((x[:, :-1], x[:, 1:])).repeat()
-        trainer = Trainer(make_task(model, keras.optimizers.Adam(1e-3)),
-                          TrainConfig(epochs=1, steps_per_epoch=3, steps_per_execution=3, progress="none"))
+        trainer = Trainer(
+            make_task(model, keras.optimizers.Adam(1e-3)),
+            TrainConfig(epochs=1, steps_per_epoch=3, steps_per_execution=3, progress="none"),
+        )
         history = trainer.fit(data)
         assert type(trainer.optimizers[0]).__name__ == "LossScaleOptimizer"
         assert math.isfinite(history.epochs[0].train["loss"])
@@ -274,12 +347,15 @@ def test_mixed_float16_training_steps_run_and_logits_stay_float32():
 
 # --------------------------------------------------------------------------- weighted batches
 def test_weighted_loss_scores_only_positions_with_weight_one_and_evaluate_counts_tokens_not_rows():
-    from course_lib.transformer import evaluate, lm_loss_fn, weighted_next_token_loss
+    from course_lib.gpt import evaluate, lm_loss_fn, weighted_next_token_loss
 
     keras.utils.set_random_seed(3)
     model = GPT(GPTConfig(vocab_size=11, context_length=8, n_layer=1, n_head=2, d_model=16))
     rng = np.random.default_rng(0)
-    x, y = rng.integers(0, 11, (3, 8)).astype(np.int32), rng.integers(0, 11, (3, 8)).astype(np.int32)
+    x, y = (
+        rng.integers(0, 11, (3, 8)).astype(np.int32),
+        rng.integers(0, 11, (3, 8)).astype(np.int32),
+    )
     w = np.zeros((3, 8), np.float32)
     w[0, 5:] = 1.0  # 3 scored positions in row 0, 8 in row 1, none in row 2
     w[1, :] = 1.0
@@ -291,25 +367,43 @@ def test_weighted_loss_scores_only_positions_with_weight_one_and_evaluate_counts
     loss, _ = lm_loss_fn(model)((tf.constant(x), tf.constant(y), tf.constant(w)), False)
     np.testing.assert_allclose(loss.numpy(), per_row, rtol=1e-6)
     exact = evaluate(model, [(x, y, w)])["loss"]
-    assert exact == pytest.approx((ce[0, 5:].sum() + ce[1].sum()) / 11, rel=1e-5)  # 11 scored tokens
+    assert exact == pytest.approx(
+        (ce[0, 5:].sum() + ce[1].sum()) / 11, rel=1e-5
+    )  # 11 scored tokens
     with pytest.raises(ValueError, match="same shape"):
         lm_loss_fn(model)((tf.constant(x), tf.constant(y), tf.constant(w[:, :4])), False)
 
 
 # --------------------------------------------------------------------------- batched greedy completions
-def test_greedy_completions_of_prompts_of_different_lengths_equal_generate_row_by_row_until_the_stop_token(tiny):
-    from course_lib.transformer import greedy_completions
+def test_greedy_completions_of_prompts_of_different_lengths_equal_generate_row_by_row_until_the_stop_token(
+    tiny,
+):
+    from course_lib.gpt import greedy_completions
 
     n_new = 6
-    prompts = [random_tokens((n,), seed=10 + n) for n in (1, 6, 3, 2, 4)]  # different lengths, right-padded
-    reference = [generate(tiny, p, n_new, temperature=0, jit_compile=False).numpy()[0, len(p):] for p in prompts]
+    prompts = [
+        random_tokens((n,), seed=10 + n) for n in (1, 6, 3, 2, 4)
+    ]  # different lengths, right-padded
+    reference = [
+        generate(tiny, p, n_new, temperature=0, jit_compile=False).numpy()[0, len(p) :]
+        for p in prompts
+    ]
     stop = int(reference[0][3])  # a token row 0 emits 4th: rows stop at once, midway, or never
-    expected = [r[:list(r).index(stop)] if stop in r else r for r in reference]
+    expected = [r[: list(r).index(stop)] if stop in r else r for r in reference]
     lengths = [len(e) for e in expected]
     assert 0 in lengths and n_new in lengths and any(0 < n < n_new for n in lengths), lengths
-    for jit_compile, batch_size in ((True, 256), (False, 2)):  # one group, and groups of 2 with a filler row
-        got = greedy_completions(tiny, prompts, stop_token=stop, max_new_tokens=n_new, batch_size=batch_size,
-                                 jit_compile=jit_compile)
+    for jit_compile, batch_size in (
+        (True, 256),
+        (False, 2),
+    ):  # one group, and groups of 2 with a filler row
+        got = greedy_completions(
+            tiny,
+            prompts,
+            stop_token=stop,
+            max_new_tokens=n_new,
+            batch_size=batch_size,
+            jit_compile=jit_compile,
+        )
         assert len(got) == len(prompts)
         for g, e in zip(got, expected):
             assert g.dtype == np.int32 and g.ndim == 1
@@ -319,12 +413,16 @@ def test_greedy_completions_of_prompts_of_different_lengths_equal_generate_row_b
 
 
 def test_greedy_completions_raise_clear_errors_for_too_long_empty_or_bad_prompts(tiny):
-    from course_lib.transformer import greedy_completions
+    from course_lib.gpt import greedy_completions
 
     C = TINY.context_length
     with pytest.raises(ValueError, match=r"prompts\[1\] has 10 tokens.*context length 12"):
-        greedy_completions(tiny, [np.array([1, 2]), random_tokens((10,))], stop_token=0, max_new_tokens=3)
-    greedy_completions(tiny, [random_tokens((C - 3,))], stop_token=0, max_new_tokens=3)  # exactly C: fine
+        greedy_completions(
+            tiny, [np.array([1, 2]), random_tokens((10,))], stop_token=0, max_new_tokens=3
+        )
+    greedy_completions(
+        tiny, [random_tokens((C - 3,))], stop_token=0, max_new_tokens=3
+    )  # exactly C: fine
     with pytest.raises(ValueError, match="non-empty 1-D"):
         greedy_completions(tiny, [np.array([], np.int32)], stop_token=0, max_new_tokens=2)
     with pytest.raises(ValueError, match="non-empty 1-D"):
@@ -342,13 +440,19 @@ def test_tied_output_layer_gives_a_never_seen_token_a_gradient_but_unused_positi
     """Chapter 6, part 2: a character that is never an input nor a target still has its embedding
     row trained through the tied output layer; position rows beyond the trained length get no gradient."""
     x = random_tokens((4, 8), vocab_size=TINY.vocab_size - 1)  # token V-1 never occurs ...
-    y = random_tokens((4, 8), vocab_size=TINY.vocab_size - 1, seed=1)  # ... neither as input nor as target
+    y = random_tokens(
+        (4, 8), vocab_size=TINY.vocab_size - 1, seed=1
+    )  # ... neither as input nor as target
     with tf.GradientTape() as tape:
         loss = tf.reduce_mean(next_token_loss(tiny(x), y))
-    g_tok, g_pos = tape.gradient(loss, [tiny.token_embedding.embeddings, tiny.position_embedding.embeddings])
+    g_tok, g_pos = tape.gradient(
+        loss, [tiny.token_embedding.embeddings, tiny.position_embedding.embeddings]
+    )
     g_tok, g_pos = tf.convert_to_tensor(g_tok).numpy(), tf.convert_to_tensor(g_pos).numpy()
     assert np.linalg.norm(g_tok[TINY.vocab_size - 1]) > 1e-6  # via logits = h E^T
-    assert np.all(g_pos[8:] == 0) and np.all(np.linalg.norm(g_pos[:8], axis=1) > 0)  # positions 8..C-1 unused
+    assert np.all(g_pos[8:] == 0) and np.all(
+        np.linalg.norm(g_pos[:8], axis=1) > 0
+    )  # positions 8..C-1 unused
 
 
 # --------------------------------------------------------------------------- the benchmark's recipes
@@ -361,16 +465,32 @@ def test_benchmark_course_recipe_is_the_student_recipe_of_chapter_6_part_1():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    spec = importlib.util.spec_from_file_location("gpt_shakespeare", root / "benchmarks" / "gpt_shakespeare.py")
+    spec = importlib.util.spec_from_file_location(
+        "gpt_shakespeare", root / "benchmarks" / "gpt_shakespeare.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = bench  # dataclasses look their module up there
     spec.loader.exec_module(bench)
-    notebook = json.loads((root / "chapters/06_applications/01_text_generation.ipynb").read_text(encoding="utf-8"))
-    source = next("".join(c["source"]) for c in notebook["cells"] if "".join(c["source"]).startswith("RECIPE = dict("))
-    student = {k: float(v.replace("_", "")) for k, v in re.findall(r"(\w+)=profile\.pick\([^)]*student=([0-9_.e-]+)",
-                                                                      source)}
+    notebook = json.loads(
+        (root / "chapters/06_applications/01_text_generation.ipynb").read_text(encoding="utf-8")
+    )
+    source = next(
+        "".join(c["source"])
+        for c in notebook["cells"]
+        if "".join(c["source"]).startswith("RECIPE = dict(")
+    )
+    student = {
+        k: float(v.replace("_", ""))
+        for k, v in re.findall(r"(\w+)=profile\.pick\([^)]*student=([0-9_.e-]+)", source)
+    }
     course = bench.RECIPES["course"]
     assert (course.batch_size, course.steps, course.learning_rate, course.warmup_steps) == (
-        student["batch_size"], student["steps"], student["learning_rate"], student["warmup_steps"])
+        student["batch_size"],
+        student["steps"],
+        student["learning_rate"],
+        student["warmup_steps"],
+    )
     assert "final_lr_fraction=0.1" in source and course.min_learning_rate_ratio == 0.1
-    assert bench.RECIPES["nanogpt"] == bench.Recipe(batch_size=12, steps=2000, learning_rate=1e-3)  # nanoGPT's README
+    assert bench.RECIPES["nanogpt"] == bench.Recipe(
+        batch_size=12, steps=2000, learning_rate=1e-3
+    )  # nanoGPT's README

@@ -1,4 +1,4 @@
-"""Tests of course_lib.metrics: the Fréchet distance, the classifier Inception score, and the
+"""Tests of course_lib.gan.evaluation: the Fréchet distance, the classifier Inception score, and the
 MNIST classifier whose features and predictions they use."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import keras
 import numpy as np
 import pytest
 
-from course_lib import metrics
 from course_lib.data import load_mnist
-from course_lib.metrics import (
+from course_lib.gan import evaluation as metrics
+from course_lib.gan.evaluation import (
     build_classifier,
     class_probabilities,
     classifier_accuracy,
@@ -53,8 +53,9 @@ def test_frechet_distance_equals_closed_form_for_commuting_rotated_covariances()
     a, b = rng.uniform(0.0, 2.0, size=5), rng.uniform(0.0, 2.0, size=5)
     a[0] = 0.0  # a singular covariance is allowed
     expected = np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-    assert frechet_distance(np.zeros(5), q @ np.diag(a) @ q.T, np.zeros(5), q @ np.diag(b) @ q.T) == \
-        pytest.approx(expected, rel=1e-8)
+    assert frechet_distance(
+        np.zeros(5), q @ np.diag(a) @ q.T, np.zeros(5), q @ np.diag(b) @ q.T
+    ) == pytest.approx(expected, rel=1e-8)
 
 
 @pytest.mark.parametrize("rank", [8, 3])
@@ -90,11 +91,17 @@ def test_frechet_distance_matches_scipy_sqrtm_formula():
     assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-7)
 
 
-@pytest.mark.parametrize("m1, s1, m2, s2", [(0.0, 1.0, 0.0, 1.0), (1.0, 2.0, -1.0, 0.5), (3.0, 0.0, 0.0, 4.0)])
-def test_frechet_distance_of_1d_gaussians_is_squared_mean_plus_squared_std_difference(m1, s1, m2, s2):
+@pytest.mark.parametrize(
+    "m1, s1, m2, s2", [(0.0, 1.0, 0.0, 1.0), (1.0, 2.0, -1.0, 0.5), (3.0, 0.0, 0.0, 4.0)]
+)
+def test_frechet_distance_of_1d_gaussians_is_squared_mean_plus_squared_std_difference(
+    m1, s1, m2, s2
+):
     expected = (m1 - m2) ** 2 + (s1 - s2) ** 2
     assert frechet_distance([m1], [[s1**2]], [m2], [[s2**2]]) == pytest.approx(expected, abs=1e-12)
-    assert frechet_distance(m1, s1**2, m2, s2**2) == pytest.approx(expected, abs=1e-12)  # scalars: variances
+    assert frechet_distance(m1, s1**2, m2, s2**2) == pytest.approx(
+        expected, abs=1e-12
+    )  # scalars: variances
 
 
 def test_sqrtm_psd_squares_back_and_tolerates_rounding_but_rejects_indefinite_matrices():
@@ -103,7 +110,9 @@ def test_sqrtm_psd_squares_back_and_tolerates_rounding_but_rejects_indefinite_ma
     np.testing.assert_allclose(root @ root, sigma, atol=1e-12)
     np.testing.assert_allclose(root, root.T, atol=1e-14)
     q = random_rotation(3)
-    assert np.isfinite(sqrtm_psd(q @ np.diag([1.0, 0.5, -1e-12]) @ q.T)).all()  # rounding noise: clipped
+    assert np.isfinite(
+        sqrtm_psd(q @ np.diag([1.0, 0.5, -1e-12]) @ q.T)
+    ).all()  # rounding noise: clipped
     with pytest.raises(ValueError, match="not positive semi-definite"):
         frechet_distance(np.zeros(2), np.diag([1.0, -0.5]), np.zeros(2), np.eye(2))
     with pytest.raises(ValueError, match="square"):
@@ -112,7 +121,10 @@ def test_sqrtm_psd_squares_back_and_tolerates_rounding_but_rejects_indefinite_ma
         frechet_distance(np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]), np.zeros(2), np.eye(2))
 
 
-@pytest.mark.parametrize("mu2, sigma2", [(np.zeros(3), np.eye(3)), (np.zeros(4), np.eye(3)), (np.zeros((4, 1)), np.eye(4))])
+@pytest.mark.parametrize(
+    "mu2, sigma2",
+    [(np.zeros(3), np.eye(3)), (np.zeros(4), np.eye(3)), (np.zeros((4, 1)), np.eye(4))],
+)
 def test_frechet_distance_rejects_mismatched_shapes(mu2, sigma2):
     with pytest.raises(ValueError, match="shape|same length"):
         frechet_distance(np.zeros(4), np.eye(4), mu2, sigma2)
@@ -139,16 +151,24 @@ def test_inception_score_is_10_for_confident_predictions_spread_evenly_over_10_c
     probs = np.eye(10)[np.arange(1000) % 10]
     assert classifier_inception_score(probs) == pytest.approx(10.0, rel=1e-12)
     assert classifier_inception_score(probs, splits=10) == pytest.approx(10.0, rel=1e-12)
-    assert classifier_inception_score(np.eye(10)[np.arange(1000) % 5]) == pytest.approx(5.0, rel=1e-12)
+    assert classifier_inception_score(np.eye(10)[np.arange(1000) % 5]) == pytest.approx(
+        5.0, rel=1e-12
+    )
 
 
 def test_inception_score_equals_hand_computed_value_for_two_samples():
     # p(y) = (0.75, 0.25); KL_1 = log(1/0.75); KL_2 = 0.5 log(0.5/0.75) + 0.5 log(0.5/0.25)
-    expected = math.exp(0.5 * (math.log(1 / 0.75) + 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(2.0)))
-    assert classifier_inception_score([[1.0, 0.0], [0.5, 0.5]]) == pytest.approx(expected, rel=1e-12)
+    expected = math.exp(
+        0.5 * (math.log(1 / 0.75) + 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(2.0))
+    )
+    assert classifier_inception_score([[1.0, 0.0], [0.5, 0.5]]) == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
-@pytest.mark.parametrize("probs", [np.full((4, 10), 0.5), -np.eye(10), np.ones(10) / 10, np.ones((4, 1))])
+@pytest.mark.parametrize(
+    "probs", [np.full((4, 10), 0.5), -np.eye(10), np.ones(10) / 10, np.ones((4, 1))]
+)
 def test_inception_score_rejects_logits_and_wrong_shapes(probs):
     with pytest.raises(ValueError, match="probab"):
         classifier_inception_score(probs)
@@ -181,7 +201,8 @@ def test_classifier_trained_for_2_epochs_exceeds_90_percent_test_accuracy(classi
 
 
 def test_cached_classifier_is_loaded_without_training_and_data_changes_the_key(
-        classifier, mnist, cache_dir, monkeypatch):
+    classifier, mnist, cache_dir, monkeypatch
+):
     assert len(list(cache_dir.glob("*.weights.h5"))) == 1
 
     def no_training(*args, **kwargs):
@@ -189,15 +210,22 @@ def test_cached_classifier_is_loaded_without_training_and_data_changes_the_key(
 
     with monkeypatch.context() as patch:
         patch.setattr(metrics.Trainer, "fit", no_training)
-        again = train_classifier(mnist.x_train, mnist.y_train, epochs=2, seed=0, cache_dir=cache_dir)
+        again = train_classifier(
+            mnist.x_train, mnist.y_train, epochs=2, seed=0, cache_dir=cache_dir
+        )
     for w_cached, w_trained in zip(again.get_weights(), classifier.get_weights(), strict=True):
         np.testing.assert_array_equal(w_cached, w_trained)
-    other = mnist.x_train[:128], mnist.y_train[:128]  # other data, same settings: a new key, so it trains
+    other = (
+        mnist.x_train[:128],
+        mnist.y_train[:128],
+    )  # other data, same settings: a new key, so it trains
     train_classifier(*other, epochs=2, seed=0, cache_dir=cache_dir)
     assert len(list(cache_dir.glob("*.weights.h5"))) == 2
 
 
-def test_features_and_probabilities_have_the_documented_shapes_for_any_batch_size(classifier, mnist):
+def test_features_and_probabilities_have_the_documented_shapes_for_any_batch_size(
+    classifier, mnist
+):
     x = mnist.x_test[:37]
     f = features(classifier, x, batch_size=10)
     assert f.shape == (37, 128)
@@ -233,20 +261,25 @@ def test_baseline_rejects_overlapping_real_splits(classifier, mnist):
         real_vs_real_baseline(classifier, mnist.x_test, mnist.x_test[:500])
 
 
-@pytest.mark.parametrize("x, error, match", [
-    (np.zeros((28, 28, 1), "float32"), ValueError, "batch axis"),
-    (np.zeros((5, 28, 28, 3), "float32"), ValueError, r"\(N, 28, 28, 1\)"),
-    (np.zeros((5, 32, 32, 1), "float32"), ValueError, r"\(N, 28, 28, 1\)"),
-    (np.full((5, 28, 28, 1), -0.5, "float32"), ValueError, r"\(x \+ 1\) / 2"),
-    (np.full((5, 28, 28, 1), 255.0, "float32"), ValueError, r"\[0, 1\]"),
-    (np.zeros((5, 28, 28, 1), "int64"), TypeError, "uint8"),
-])
+@pytest.mark.parametrize(
+    "x, error, match",
+    [
+        (np.zeros((28, 28, 1), "float32"), ValueError, "batch axis"),
+        (np.zeros((5, 28, 28, 3), "float32"), ValueError, r"\(N, 28, 28, 1\)"),
+        (np.zeros((5, 32, 32, 1), "float32"), ValueError, r"\(N, 28, 28, 1\)"),
+        (np.full((5, 28, 28, 1), -0.5, "float32"), ValueError, r"\(x \+ 1\) / 2"),
+        (np.full((5, 28, 28, 1), 255.0, "float32"), ValueError, r"\[0, 1\]"),
+        (np.zeros((5, 28, 28, 1), "int64"), TypeError, "uint8"),
+    ],
+)
 def test_wrong_images_raise_clear_errors(classifier, x, error, match):
     with pytest.raises(error, match=match):
         features(classifier, x)
 
 
 def test_model_without_a_features_layer_is_rejected():
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
     with pytest.raises(ValueError, match="no layer named 'features'"):
         features(model, np.zeros((3, 28, 28, 1), "float32"))

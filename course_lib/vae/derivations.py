@@ -178,5 +178,7 @@ def kl_numpy(mu: np.ndarray, log_var: np.ndarray) -> np.ndarray:
     mu = np.asarray(mu, dtype=np.float64)
     log_var = np.asarray(log_var, dtype=np.float64)
     if mu.shape != log_var.shape or mu.ndim == 0:
-        raise ValueError(f"mu and log_var need one shape (..., latent_dim), got {mu.shape}, {log_var.shape}")
+        raise ValueError(
+            f"mu and log_var need one shape (..., latent_dim), got {mu.shape}, {log_var.shape}"
+        )
     return np.sum(_kl_per_dimension()(mu, log_var), axis=-1)

@@ -2,14 +2,14 @@
 
 Modules (read in this order):
 
-* :mod:`~course_lib.transformer.config`   -- :class:`GPTConfig`; the parameter count and
+* :mod:`~course_lib.gpt.config`   -- :class:`GPTConfig`; the parameter count and
   training FLOPs per token in closed form.
-* :mod:`~course_lib.transformer.model`    -- causal self-attention, MLP, block, :class:`GPT`
+* :mod:`~course_lib.gpt.model`    -- causal self-attention, MLP, block, :class:`GPT`
   (with the prefill / decode-step methods of a key/value cache).
-* :mod:`~course_lib.transformer.loss`     -- the next-token loss, :func:`make_task` for the
+* :mod:`~course_lib.gpt.loss`     -- the next-token loss, :func:`make_task` for the
   course's :class:`~course_lib.training.Trainer`, nanoGPT's AdamW settings, :func:`evaluate`.
-* :mod:`~course_lib.transformer.sampling` -- temperature, top-k, top-p, the draw.
-* :mod:`~course_lib.transformer.generate` -- :func:`generate` with or without the cache;
+* :mod:`~course_lib.gpt.sampling` -- temperature, top-k, top-p, the draw.
+* :mod:`~course_lib.gpt.generate` -- :func:`generate` with or without the cache;
   :func:`incremental_logits` to check the cache against the full model;
   :func:`greedy_completions` for many prompts of different lengths in one padded batch.
 
@@ -21,13 +21,30 @@ Training and sampling the baby GPT (random ``x`` here; windows of a text in prac
     tokens = generate(model, prompt, max_new_tokens=200, temperature=0.8, top_k=20)
 """
 
-from course_lib.transformer.config import (GPTConfig, non_embedding_parameter_count, parameter_count,
-                                           training_flops_per_token)
-from course_lib.transformer.generate import generate, greedy_completions, incremental_logits
-from course_lib.transformer.loss import (evaluate, lm_loss_fn, make_optimizer, make_task, next_token_loss,
-                                         uniform_loss, weighted_next_token_loss)
-from course_lib.transformer.model import GPT, MLP, Block, CausalSelfAttention, causal_mask, check_tokens
-from course_lib.transformer.sampling import apply_temperature, filter_logits, sample_next, top_k_filter, top_p_filter
+from course_lib.gpt.config import (
+    GPTConfig,
+    non_embedding_parameter_count,
+    parameter_count,
+    training_flops_per_token,
+)
+from course_lib.gpt.generate import generate, greedy_completions, incremental_logits
+from course_lib.gpt.loss import (
+    evaluate,
+    lm_loss_fn,
+    make_optimizer,
+    make_task,
+    next_token_loss,
+    uniform_loss,
+    weighted_next_token_loss,
+)
+from course_lib.gpt.model import GPT, MLP, Block, CausalSelfAttention, causal_mask, check_tokens
+from course_lib.gpt.sampling import (
+    apply_temperature,
+    filter_logits,
+    sample_next,
+    top_k_filter,
+    top_p_filter,
+)
 
 __all__ = [
     "GPT",

@@ -1,4 +1,4 @@
-"""Tests of course_lib.symbolic_gan: the optimal discriminator, V(D*, G) = -log 4 + 2 JSD, and
+"""Tests of course_lib.gan.derivations: the optimal discriminator, V(D*, G) = -log 4 + 2 JSD, and
 the saturating vs non-saturating generator gradients, derived with sympy and checked numerically."""
 
 from __future__ import annotations
@@ -7,16 +7,14 @@ import numpy as np
 import pytest
 import sympy
 
-from course_lib.symbolic_gan import (
+from course_lib.gan.derivations import (
+    derive_generator_gradients,
     derive_optimal_discriminator,
     gan_value_at_optimum_numeric,
+    generator_gradient_functions,
     jsd_numeric,
     optimal_discriminator_numeric,
     value_at_optimum,
-)
-from course_lib.symbolic_gan_gradients import (
-    derive_generator_gradients,
-    generator_gradient_functions,
 )
 
 A, B = sympy.symbols("a b", positive=True)
@@ -24,7 +22,9 @@ LOG_4 = np.log(4.0)
 AB_PAIRS = [(1.0, 1.0), (0.3, 2.0), (5.0, 0.2), (0.01, 0.07), (2.5, 2.4)]
 
 
-def random_distribution(rng: np.random.Generator, num_outcomes: int, num_zeros: int = 0) -> np.ndarray:
+def random_distribution(
+    rng: np.random.Generator, num_outcomes: int, num_zeros: int = 0
+) -> np.ndarray:
     """A random point of the simplex, with ``num_zeros`` randomly chosen outcomes set to 0."""
     p = rng.dirichlet(np.ones(num_outcomes))
     p[rng.choice(num_outcomes, size=num_zeros, replace=False)] = 0.0
@@ -136,7 +136,9 @@ def test_numeric_value_at_optimum_is_minus_log_4_plus_twice_the_jsd(seed, num_ou
     rng = np.random.default_rng(seed)
     p = random_distribution(rng, num_outcomes, num_zeros)
     q = random_distribution(rng, num_outcomes, num_zeros)
-    assert gan_value_at_optimum_numeric(p, q) == pytest.approx(-LOG_4 + 2 * jsd_numeric(p, q), abs=1e-12)
+    assert gan_value_at_optimum_numeric(p, q) == pytest.approx(
+        -LOG_4 + 2 * jsd_numeric(p, q), abs=1e-12
+    )
 
 
 def test_optimal_discriminator_scores_at_least_as_high_as_any_other_discriminator():
@@ -200,7 +202,9 @@ def test_numeric_functions_reject_invalid_distributions(p, q):
 
 
 def test_optimal_discriminator_numeric_is_nan_only_where_both_densities_are_zero():
-    d_star = optimal_discriminator_numeric(np.array([0.5, 0.5, 0.0, 0.0]), np.array([0.0, 0.25, 0.75, 0.0]))
+    d_star = optimal_discriminator_numeric(
+        np.array([0.5, 0.5, 0.0, 0.0]), np.array([0.0, 0.25, 0.75, 0.0])
+    )
     np.testing.assert_allclose(d_star[:3], [1.0, 2 / 3, 0.0])
     assert np.isnan(d_star[3])
 
@@ -236,7 +240,9 @@ def test_gradient_functions_match_central_finite_differences_of_the_losses():
     for name, loss in losses.items():
         finite_difference = (loss(logits + h) - loss(logits - h)) / (2 * h)
         np.testing.assert_allclose(getattr(by_logits, name)(logits), finite_difference, atol=1e-9)
-        np.testing.assert_allclose(getattr(by_d, name)(numpy_sigmoid(logits)), finite_difference, atol=1e-9)
+        np.testing.assert_allclose(
+            getattr(by_d, name)(numpy_sigmoid(logits)), finite_difference, atol=1e-9
+        )
 
 
 def test_saturating_gradient_vanishes_as_d_goes_to_0_while_non_saturating_tends_to_1():

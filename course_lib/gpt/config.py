@@ -54,22 +54,32 @@ class GPTConfig:
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "n_layer", "n_head", "d_model"):
             if not _is_int(getattr(self, name)):
-                raise ValueError(f"GPTConfig.{name} must be a positive int, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"GPTConfig.{name} must be a positive int, got {getattr(self, name)!r}"
+                )
         if self.d_model % self.n_head:
-            raise ValueError(f"GPTConfig.d_model ({self.d_model}) must be divisible by n_head ({self.n_head}): "
-                             "each head gets d_model / n_head dimensions")
+            raise ValueError(
+                f"GPTConfig.d_model ({self.d_model}) must be divisible by n_head ({self.n_head}): "
+                "each head gets d_model / n_head dimensions"
+            )
         if self.d_ff is None:
             object.__setattr__(self, "d_ff", 4 * int(self.d_model))
         elif not _is_int(self.d_ff):
-            raise ValueError(f"GPTConfig.d_ff must be a positive int or None (4 * d_model), got {self.d_ff!r}")
+            raise ValueError(
+                f"GPTConfig.d_ff must be a positive int or None (4 * d_model), got {self.d_ff!r}"
+            )
         if isinstance(self.dropout, bool) or not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"GPTConfig.dropout must be in [0, 1), got {self.dropout!r}")
         for name in ("bias", "tie_weights"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"GPTConfig.{name} must be True or False, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"GPTConfig.{name} must be True or False, got {getattr(self, name)!r}"
+                )
         eps = self.layer_norm_epsilon
         if isinstance(eps, bool) or not (math.isfinite(float(eps)) and eps > 0):
-            raise ValueError(f"GPTConfig.layer_norm_epsilon must be a finite number > 0, got {eps!r}")
+            raise ValueError(
+                f"GPTConfig.layer_norm_epsilon must be a finite number > 0, got {eps!r}"
+            )
 
     @property
     def d_head(self) -> int:

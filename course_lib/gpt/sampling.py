@@ -31,8 +31,10 @@ import tensorflow as tf
 def _check_logits(logits) -> tf.Tensor:
     logits = tf.convert_to_tensor(logits)
     if logits.shape.rank != 2:
-        raise ValueError(f"logits must have shape (B, V), got {tuple(logits.shape)}"
-                         + (" (add a batch axis: logits[None])" if logits.shape.rank == 1 else ""))
+        raise ValueError(
+            f"logits must have shape (B, V), got {tuple(logits.shape)}"
+            + (" (add a batch axis: logits[None])" if logits.shape.rank == 1 else "")
+        )
     if not logits.dtype.is_floating:
         raise TypeError(f"logits must be floating point, got {logits.dtype.name}")
     return tf.cast(logits, tf.float32)
@@ -40,9 +42,15 @@ def _check_logits(logits) -> tf.Tensor:
 
 def check_temperature(temperature: float) -> float:
     """``temperature`` as a float ``>= 0``, or a clear error."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.number)) \
-            or not math.isfinite(float(temperature)) or temperature < 0:
-        raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy argmax), got {temperature!r}")
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float, np.number))
+        or not math.isfinite(float(temperature))
+        or temperature < 0
+    ):
+        raise ValueError(
+            f"temperature must be a finite number >= 0 (0 = greedy argmax), got {temperature!r}"
+        )
     return float(temperature)
 
 
@@ -55,8 +63,11 @@ def check_top_k(k: int | None) -> int | None:
 
 def check_top_p(p: float | None) -> float | None:
     """``p`` as a float in ``(0, 1]`` or ``None`` (no nucleus filter), or a clear error."""
-    if p is not None and (isinstance(p, bool) or not isinstance(p, (int, float, np.number))
-                          or not 0.0 < float(p) <= 1.0):
+    if p is not None and (
+        isinstance(p, bool)
+        or not isinstance(p, (int, float, np.number))
+        or not 0.0 < float(p) <= 1.0
+    ):
         raise ValueError(f"top_p must be a number in (0, 1] or None, got {p!r}")
     return None if p is None else float(p)
 
@@ -65,8 +76,10 @@ def apply_temperature(logits, temperature: float) -> tf.Tensor:
     """``logits / temperature`` ``(B, V)``, float32; ``temperature`` must be ``> 0`` (for
     ``0``, greedy decoding, use :func:`sample_next`, which takes the argmax)."""
     if check_temperature(temperature) == 0:
-        raise ValueError("temperature 0 means greedy decoding (argmax), which has no scaled logits: "
-                         "use sample_next(logits, temperature=0)")
+        raise ValueError(
+            "temperature 0 means greedy decoding (argmax), which has no scaled logits: "
+            "use sample_next(logits, temperature=0)"
+        )
     return _check_logits(logits) / temperature
 
 
@@ -78,11 +91,15 @@ def filter_logits(logits: tf.Tensor, top_k: tf.Tensor, top_p: tf.Tensor) -> tf.T
     V = tf.shape(logits)[-1]
     ranked = tf.sort(logits, axis=-1, direction="DESCENDING")  # (B, V), largest first
     in_top_k = tf.range(V) < tf.minimum(top_k, V)  # (V,)
-    probs = tf.nn.softmax(tf.where(in_top_k, ranked, -np.inf), axis=-1)  # (B, V), renormalised over top-k
+    probs = tf.nn.softmax(
+        tf.where(in_top_k, ranked, -np.inf), axis=-1
+    )  # (B, V), renormalised over top-k
     mass_before = tf.math.cumsum(probs, axis=-1, exclusive=True)  # (B, V): p_(1) + ... + p_(i-1)
     keep = in_top_k & ((mass_before < top_p) | (top_p >= 1.0))  # (B, V); rank 1 always kept
     n_keep = tf.reduce_sum(tf.cast(keep, tf.int32), axis=-1)  # (B,), >= 1
-    threshold = tf.gather(ranked, n_keep - 1, axis=-1, batch_dims=1)[:, None]  # (B, 1): last kept logit
+    threshold = tf.gather(ranked, n_keep - 1, axis=-1, batch_dims=1)[
+        :, None
+    ]  # (B, 1): last kept logit
     return tf.where(logits < threshold, -np.inf, logits)  # (B, V)
 
 
@@ -117,8 +134,9 @@ def _seed_pair(seed) -> tf.Tensor:
     return tf.cast(seed, tf.int64)
 
 
-def draw(logits: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor, top_p: tf.Tensor,
-         seed: tf.Tensor) -> tf.Tensor:
+def draw(
+    logits: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor, top_p: tf.Tensor, seed: tf.Tensor
+) -> tf.Tensor:
     """The unchecked sampler (tensor arguments, compiles with XLA): ``logits (B, V)`` float32
     -> tokens ``(B,)`` int32. ``temperature == 0`` returns the argmax; otherwise Gumbel-max
     on ``filter_logits(logits / temperature)`` with noise from ``seed`` (``(2,)`` int)."""
@@ -126,14 +144,16 @@ def draw(logits: tf.Tensor, temperature: tf.Tensor, top_k: tf.Tensor, top_p: tf.
     tau = tf.where(temperature > 0, temperature, 1.0)  # avoid 0/0 on the unused branch
     z = filter_logits(logits / tau, top_k, top_p)  # (B, V)
     tiny = np.finfo(np.float32).tiny
-    u = tf.random.stateless_uniform(tf.shape(z), seed=seed, minval=tiny, maxval=1.0,
-                                  alg="philox")  # (B, V), u in (0, 1)
+    u = tf.random.stateless_uniform(
+        tf.shape(z), seed=seed, minval=tiny, maxval=1.0, alg="philox"
+    )  # (B, V), u in (0, 1)
     sampled = tf.argmax(z - tf.math.log(-tf.math.log(u)), axis=-1, output_type=tf.int32)  # (B,)
     return tf.where(temperature > 0, sampled, greedy)
 
 
-def sample_next(logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                seed=0) -> tf.Tensor:
+def sample_next(
+    logits, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None, seed=0
+) -> tf.Tensor:
     """One token per row of ``logits (B, V)``: tokens ``(B,)`` int32.
 
     ``temperature = 0`` is greedy decoding (argmax; ``top_k`` and ``top_p`` then change
@@ -143,7 +163,15 @@ def sample_next(logits, temperature: float = 1.0, top_k: int | None = None, top_
     same tokens.
     """
     logits = _check_logits(logits)
-    temperature, top_k, top_p = check_temperature(temperature), check_top_k(top_k), check_top_p(top_p)
-    return draw(logits, tf.constant(temperature, tf.float32),
-                tf.constant(top_k if top_k is not None else np.iinfo(np.int32).max, tf.int32),
-                tf.constant(1.0 if top_p is None else top_p, tf.float32), _seed_pair(seed))
+    temperature, top_k, top_p = (
+        check_temperature(temperature),
+        check_top_k(top_k),
+        check_top_p(top_p),
+    )
+    return draw(
+        logits,
+        tf.constant(temperature, tf.float32),
+        tf.constant(top_k if top_k is not None else np.iinfo(np.int32).max, tf.int32),
+        tf.constant(1.0 if top_p is None else top_p, tf.float32),
+        _seed_pair(seed),
+    )

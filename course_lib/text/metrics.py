@@ -47,18 +47,26 @@ def perplexity(nats: float) -> float:
     return math.exp(_check_nats(nats))
 
 
-def _check_pairs(hypotheses: Sequence[str], references: Sequence[str]) -> tuple[list[str], list[str]]:
+def _check_pairs(
+    hypotheses: Sequence[str], references: Sequence[str]
+) -> tuple[list[str], list[str]]:
     hyps, refs = list(hypotheses), list(references)
     if isinstance(hypotheses, str) or isinstance(references, str):
-        raise ValueError("pass lists of strings (one hypothesis and one reference per example), not a single string")
+        raise ValueError(
+            "pass lists of strings (one hypothesis and one reference per example), not a single string"
+        )
     if len(hyps) != len(refs) or not hyps:
-        raise ValueError(f"need as many references as hypotheses (and at least one), got {len(hyps)} and {len(refs)}")
+        raise ValueError(
+            f"need as many references as hypotheses (and at least one), got {len(hyps)} and {len(refs)}"
+        )
     if not all(isinstance(s, str) for s in hyps + refs):
         raise ValueError("hypotheses and references must be strings")
     return hyps, refs
 
 
-def exact_match(hypotheses: Sequence[str], references: Sequence[str], *, strip: bool = True) -> float:
+def exact_match(
+    hypotheses: Sequence[str], references: Sequence[str], *, strip: bool = True
+) -> float:
     """Share of hypotheses identical to their reference (after ``str.strip`` if ``strip``), in 0..1."""
     hyps, refs = _check_pairs(hypotheses, references)
     if strip:
@@ -66,7 +74,9 @@ def exact_match(hypotheses: Sequence[str], references: Sequence[str], *, strip: 
     return sum(h == r for h, r in zip(hyps, refs)) / len(hyps)
 
 
-def corpus_bleu(hypotheses: Sequence[str], references: Sequence[str], *, tokenize: str = "13a") -> float:
+def corpus_bleu(
+    hypotheses: Sequence[str], references: Sequence[str], *, tokenize: str = "13a"
+) -> float:
     """Corpus BLEU (0..100) of one hypothesis per reference, by ``sacrebleu.corpus_bleu``.
 
     ``tokenize``: ``"13a"`` (sacrebleu's default, for English and other languages with spaces)
@@ -106,11 +116,12 @@ class BleuTerms:
 
 
 def _ngrams(tokens: list[str], n: int) -> Counter:
-    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
-def bleu_by_hand(hypotheses: Sequence[str], references: Sequence[str], *, max_n: int = 4,
-                 tokenize: str = "chars") -> BleuTerms:
+def bleu_by_hand(
+    hypotheses: Sequence[str], references: Sequence[str], *, max_n: int = 4, tokenize: str = "chars"
+) -> BleuTerms:
     """BLEU from its definition (Papineni et al. 2002), one reference per hypothesis, no smoothing.
 
     Tokens: ``"chars"`` (every non-space character a token, which is what sacrebleu's ``"zh"``
@@ -133,5 +144,9 @@ def bleu_by_hand(hypotheses: Sequence[str], references: Sequence[str], *, max_n:
             totals[n - 1] += max(len(h) - n + 1, 0)
     precisions = tuple(m / t if t else 0.0 for m, t in zip(matches, totals))
     bp = 1.0 if hyp_len > ref_len else (math.exp(1.0 - ref_len / hyp_len) if hyp_len else 0.0)
-    score = 100.0 * bp * math.exp(sum(math.log(p) for p in precisions) / max_n) if min(precisions) > 0 else 0.0
+    score = (
+        100.0 * bp * math.exp(sum(math.log(p) for p in precisions) / max_n)
+        if min(precisions) > 0
+        else 0.0
+    )
     return BleuTerms(tuple(matches), tuple(totals), precisions, hyp_len, ref_len, bp, score)

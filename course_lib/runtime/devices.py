@@ -59,9 +59,13 @@ def parse_tf_config(text: str | None) -> int:
     except json.JSONDecodeError as e:
         raise ValueError(f"TF_CONFIG is not valid JSON ({e}): {text[:80]!r}") from None
     cluster = cfg.get("cluster", {}) if isinstance(cfg, dict) else None
-    hosts = [cluster.get(r, []) for r in ("chief", "worker")] if isinstance(cluster, dict) else [None]
+    hosts = (
+        [cluster.get(r, []) for r in ("chief", "worker")] if isinstance(cluster, dict) else [None]
+    )
     if not all(isinstance(h, list) for h in hosts):
-        raise ValueError(f"TF_CONFIG needs cluster.worker as a list of 'host:port', got {text[:60]!r}")
+        raise ValueError(
+            f"TF_CONFIG needs cluster.worker as a list of 'host:port', got {text[:60]!r}"
+        )
     return max(sum(map(len, hosts)), 1)
 
 
@@ -71,11 +75,20 @@ def _gpu_memory(models: list[str]) -> list[int | None]:
     exe = shutil.which("nvidia-smi")
     cmd = [exe or "", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"]
     try:
-        out = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=10).stdout if exe else ""
-        smi = [(n.strip(), int(float(mib)) * 1024**2) for n, mib in (r.rsplit(",", 1) for r in out.split("\n") if r)]
+        out = (
+            subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=10).stdout
+            if exe
+            else ""
+        )
+        smi = [
+            (n.strip(), int(float(mib)) * 1024**2)
+            for n, mib in (r.rsplit(",", 1) for r in out.split("\n") if r)
+        ]
     except (OSError, ValueError, subprocess.SubprocessError):
         smi = []
-    same = bool(smi) and [n for n, _ in smi] == models and not os.environ.get("CUDA_VISIBLE_DEVICES")
+    same = (
+        bool(smi) and [n for n, _ in smi] == models and not os.environ.get("CUDA_VISIBLE_DEVICES")
+    )
     return [b for _, b in smi] if same else [None] * len(models)
 
 
@@ -90,14 +103,19 @@ def _cpu_model() -> str:
 def list_devices() -> tuple[DeviceInfo, ...]:
     """Physical devices as :class:`DeviceInfo` (does not initialise TF's runtime)."""
     import tensorflow as tf
+
     out = []
     for d in tf.config.list_physical_devices():  # TF's stable order: CPU:0, GPU:0, GPU:1, ...
         if d.device_type == "GPU":
             det = tf.config.experimental.get_device_details(d)
             cc = det.get("compute_capability")
-            out.append(DeviceInfo(d.name, "GPU", det.get("device_name", ""), tuple(cc) if cc else None))
+            out.append(
+                DeviceInfo(d.name, "GPU", det.get("device_name", ""), tuple(cc) if cc else None)
+            )
         else:
-            out.append(DeviceInfo(d.name, d.device_type, _cpu_model() if d.device_type == "CPU" else ""))
+            out.append(
+                DeviceInfo(d.name, d.device_type, _cpu_model() if d.device_type == "CPU" else "")
+            )
     gpus = [d for d in out if d.device_type == "GPU"]
     memory = dict(zip(gpus, _gpu_memory([g.model for g in gpus]) if gpus else []))
     return tuple(replace(d, memory_bytes=memory[d]) if d in memory else d for d in out)
@@ -115,7 +133,9 @@ def explain_strategy(hw: HardwareDescription) -> tuple[str, str]:
         return "multi_worker", f"TF_CONFIG names {hw.num_workers} workers"
     if n >= 1:
         return ("mirrored", f"{n} GPUs: one replica each") if n > 1 else ("one_device", "one GPU")
-    return "default", "no GPU: TensorFlow's default strategy" + (" (TPUs are not driven here)" if hw.tpus else "")
+    return "default", "no GPU: TensorFlow's default strategy" + (
+        " (TPUs are not driven here)" if hw.tpus else ""
+    )
 
 
 def choose_strategy_kind(hw: HardwareDescription) -> str:
@@ -128,8 +148,10 @@ def explain_precision(hw: HardwareDescription, override: str | None = None) -> t
     """``(policy, reason)``; see :func:`choose_precision`."""
     if override is not None:
         if (key := str(override).strip().lower()) not in PRECISIONS:
-            raise ValueError(f"Unknown precision policy {override!r} (argument or ${PRECISION_ENV}). "
-                             f"Valid: {', '.join(PRECISIONS)}")
+            raise ValueError(
+                f"Unknown precision policy {override!r} (argument or ${PRECISION_ENV}). "
+                f"Valid: {', '.join(PRECISIONS)}"
+            )
         return key, f"chosen explicitly (argument or ${PRECISION_ENV})"
     caps = [g.compute_capability for g in hw.gpus]
     if not caps:
@@ -162,15 +184,20 @@ def precision_override_from_env() -> str | None:
     return os.environ.get(PRECISION_ENV, "").strip() or None
 
 
-def make_strategy(kind: str, hw: HardwareDescription | None = None, devices: list[str] | None = None):
+def make_strategy(
+    kind: str, hw: HardwareDescription | None = None, devices: list[str] | None = None
+):
     """The ``tf.distribute.Strategy`` of ``kind`` (one of :data:`STRATEGY_KINDS`). ``devices``:
     the replicas for ``"mirrored"`` (e.g. ``["/cpu:0", "/cpu:1"]`` after :func:`split_cpu`), or
     the device for ``"one_device"`` (default ``/gpu:0``, ``/cpu:0`` if ``hw`` has no GPU)."""
     if kind not in STRATEGY_KINDS:
         raise ValueError(f"Unknown strategy kind {kind!r}. Valid: {', '.join(STRATEGY_KINDS)}")
     import tensorflow as tf
+
     if kind == "one_device":
-        return tf.distribute.OneDeviceStrategy(devices[0] if devices else "/cpu:0" if hw and not hw.gpus else "/gpu:0")
+        return tf.distribute.OneDeviceStrategy(
+            devices[0] if devices else "/cpu:0" if hw and not hw.gpus else "/gpu:0"
+        )
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy(devices)
     if kind == "multi_worker":
@@ -185,19 +212,24 @@ def split_cpu(n: int) -> None:
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     import tensorflow as tf
+
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * n
+        )
     except RuntimeError as e:
         if (have := len(tf.config.list_logical_devices("CPU"))) != n:
             raise RuntimeError(
                 f"Cannot split the CPU into {n} logical devices: TensorFlow is already initialised "
-                f"with {have}. Restart the kernel/process and call split_cpu({n}) first.") from e
+                f"with {have}. Restart the kernel/process and call split_cpu({n}) first."
+            ) from e
 
 
 def enable_memory_growth() -> None:
     """Let every GPU allocate memory on demand; only warns if TF is already initialised."""
     import tensorflow as tf
+
     for gpu in tf.config.list_physical_devices("GPU"):
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
@@ -223,8 +255,11 @@ class RuntimeSetup:
         process, so calling twice is cheap). ``precision`` defaults to ``$COURSE_PRECISION``,
         then :func:`choose_precision`; ``strategy`` (a kind) to :func:`choose_strategy_kind`."""
         import keras
+
         hw = describe_hardware()
-        policy, p_why = explain_precision(hw, precision if precision is not None else precision_override_from_env())
+        policy, p_why = explain_precision(
+            hw, precision if precision is not None else precision_override_from_env()
+        )
         kind, s_why = explain_strategy(hw) if strategy is None else (strategy, "chosen explicitly")
         enable_memory_growth()
         if kind not in cls._strategies:  # make_strategy rejects unknown kinds
@@ -241,7 +276,7 @@ def report_dict(setup_or_hw: RuntimeSetup | HardwareDescription | None = None) -
     import numpy
     import tensorflow as tf
 
-    from . import config
+    from course_lib.runtime import profiles as config
 
     errors: list[str] = []
     setup = setup_or_hw if isinstance(setup_or_hw, RuntimeSetup) else None
@@ -255,7 +290,11 @@ def report_dict(setup_or_hw: RuntimeSetup | HardwareDescription | None = None) -
         hw = HardwareDescription(list_devices(), workers)
     if setup:
         precision, precision_why = setup.precision, setup.precision_reason
-        kind, kind_why, replicas = setup.strategy_kind, setup.strategy_reason, setup.strategy.num_replicas_in_sync
+        kind, kind_why, replicas = (
+            setup.strategy_kind,
+            setup.strategy_reason,
+            setup.strategy.num_replicas_in_sync,
+        )
     else:
         try:
             precision, precision_why = explain_precision(hw, precision_override_from_env())
@@ -263,40 +302,66 @@ def report_dict(setup_or_hw: RuntimeSetup | HardwareDescription | None = None) -
             errors.append(str(e))
             precision, precision_why = explain_precision(hw)
         kind, kind_why = explain_strategy(hw)
-        replicas = max(len(hw.gpus), 1) * hw.num_workers if kind in ("mirrored", "multi_worker") else 1
+        replicas = (
+            max(len(hw.gpus), 1) * hw.num_workers if kind in ("mirrored", "multi_worker") else 1
+        )
     try:
         profile = "{0.name} ({0.description})".format(config.get_profile())
     except ValueError as e:
         profile = None
         errors.append(str(e))
     return {
-        "python": platform.python_version(), "tensorflow": tf.__version__,
-        "keras": keras.__version__, "numpy": numpy.__version__,
-        "platform": platform.platform(), "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "xla": "built with XLA (jit_compile=True)" if tf.test.is_built_with_xla() else "not built with XLA",
-        "devices": [asdict(d) for d in hw.devices], "num_workers": hw.num_workers,
-        "precision": precision, "precision_reason": precision_why,
-        "strategy_kind": kind, "strategy_reason": kind_why, "num_replicas": replicas,
-        "profile": profile, "errors": errors,
+        "xla": "built with XLA (jit_compile=True)"
+        if tf.test.is_built_with_xla()
+        else "not built with XLA",
+        "devices": [asdict(d) for d in hw.devices],
+        "num_workers": hw.num_workers,
+        "precision": precision,
+        "precision_reason": precision_why,
+        "strategy_kind": kind,
+        "strategy_reason": kind_why,
+        "num_replicas": replicas,
+        "profile": profile,
+        "errors": errors,
     }
 
 
 def report(setup_or_hw: RuntimeSetup | HardwareDescription | dict | None = None) -> str:
     """The facts of :func:`report_dict` (or a dict it returned) as readable lines."""
     f = setup_or_hw if isinstance(setup_or_hw, dict) else report_dict(setup_or_hw)
-    rows = [("Python", f["python"]), ("TensorFlow", f["tensorflow"]), ("Keras", f["keras"]),
-            ("NumPy", f["numpy"]), ("Platform", f["platform"]),
-            ("CPUs", f"{f['cpu_count']} (usable by this process: {f['usable_cpus']})"),
-            ("XLA", f["xla"]), ("Workers", f"{f['num_workers']} (from TF_CONFIG)"),
-            ("Precision", f"{f['precision']} -- {f['precision_reason']}"),
-            ("Strategy", f"{f['strategy_kind']}, {f['num_replicas']} replica(s) -- {f['strategy_reason']}"),
-            ("Profile", f["profile"] or "INVALID (see ERROR below)")]
+    rows = [
+        ("Python", f["python"]),
+        ("TensorFlow", f["tensorflow"]),
+        ("Keras", f["keras"]),
+        ("NumPy", f["numpy"]),
+        ("Platform", f["platform"]),
+        ("CPUs", f"{f['cpu_count']} (usable by this process: {f['usable_cpus']})"),
+        ("XLA", f["xla"]),
+        ("Workers", f"{f['num_workers']} (from TF_CONFIG)"),
+        ("Precision", f"{f['precision']} -- {f['precision_reason']}"),
+        (
+            "Strategy",
+            f"{f['strategy_kind']}, {f['num_replicas']} replica(s) -- {f['strategy_reason']}",
+        ),
+        ("Profile", f["profile"] or "INVALID (see ERROR below)"),
+    ]
     devices = []
     for d in f["devices"]:
         cc, mem = d["compute_capability"], d["memory_bytes"]
-        parts = [d["device_type"], d["name"], d["model"], cc and "compute capability {}.{}".format(*cc),
-                 mem and f"{mem / 1024**3:.1f} GiB"]
+        parts = [
+            d["device_type"],
+            d["name"],
+            d["model"],
+            cc and "compute capability {}.{}".format(*cc),
+            mem and f"{mem / 1024**3:.1f} GiB",
+        ]
         devices.append("  " + " | ".join(p for p in parts if p))
     lines = [f"{k:<11} {v}" for k, v in rows]
     lines[7:7] = ["Devices:", *devices]  # after "XLA", before "Workers"

@@ -21,7 +21,7 @@ import tensorflow as tf
 from course_lib.training.history import EpochRecord, History
 
 if TYPE_CHECKING:  # imported for type hints only (the loop imports this module)
-    from course_lib.training.loop import Trainer
+    from course_lib.training.trainer import Trainer
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -36,9 +36,9 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 class RunState:
-    """The checkpointable state of a :class:`~course_lib.training.loop.Trainer` run."""
+    """The checkpointable state of a :class:`~course_lib.training.trainer.Trainer` run."""
 
-    def __init__(self, trainer: "Trainer", iterator) -> None:
+    def __init__(self, trainer: Trainer, iterator) -> None:
         self.iterator = iterator
         self._partial: tuple[dict[str, float], float] | None = None
         self._best_weights: list[np.ndarray] | None = None
@@ -51,10 +51,17 @@ class RunState:
         self.dir.mkdir(parents=True, exist_ok=True)
         objects = {"step": trainer.step, "iterator": iterator}
         objects.update({f"model_{k}": m for k, m in trainer.task.models.items()})
-        objects.update({f"optimizer_{o.name}": opt for o, opt in zip(trainer.task.objectives, trainer.optimizers)})
+        objects.update(
+            {
+                f"optimizer_{o.name}": opt
+                for o, opt in zip(trainer.task.objectives, trainer.optimizers)
+            }
+        )
         objects.update({f"extra_{k}": t for k, t in trainer.task.trackables.items()})
         self.checkpoint = tf.train.Checkpoint(**objects)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.dir), max_to_keep=cfg.keep_checkpoints)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, str(self.dir), max_to_keep=cfg.keep_checkpoints
+        )
 
     @property
     def enabled(self) -> bool:
@@ -62,23 +69,28 @@ class RunState:
         return self.dir is not None
 
     # --------------------------------------------------------------- save / restore
-    def save(self, trainer: "Trainer", partial: tuple[dict[str, float], float] | None = None) -> str | None:
+    def save(
+        self, trainer: Trainer, partial: tuple[dict[str, float], float] | None = None
+    ) -> str | None:
         """Write a checkpoint at the current step; ``partial`` = sums of an unfinished epoch."""
         if not self.enabled:
             return None
         step = int(trainer.step.numpy())
         path = self.manager.save(checkpoint_number=step)
-        state = {"step": step, "partial": None if partial is None else {"totals": partial[0], "seconds": partial[1]}}
+        state = {
+            "step": step,
+            "partial": None if partial is None else {"totals": partial[0], "seconds": partial[1]},
+        }
         _write_json(self.dir / "run_state.json", state)
         self.save_history(trainer)
         return path
 
-    def save_history(self, trainer: "Trainer") -> None:
+    def save_history(self, trainer: Trainer) -> None:
         """Write ``history.json`` (called at every checkpoint and when a run ends)."""
         if self.enabled:
             trainer.history.save(self.dir / "history.json")
 
-    def restore_latest(self, trainer: "Trainer", force: bool = False) -> str | None:
+    def restore_latest(self, trainer: Trainer, force: bool = False) -> str | None:
         """Restore the newest checkpoint (if resuming is on, or ``force``); return its path."""
         if not self.enabled or not (trainer.config.resume or force):
             return None
@@ -101,7 +113,10 @@ class RunState:
         if state_file.exists():
             state = json.loads(state_file.read_text())
             if state.get("step") == step and state.get("partial"):
-                self._partial = (dict(state["partial"]["totals"]), float(state["partial"]["seconds"]))
+                self._partial = (
+                    dict(state["partial"]["totals"]),
+                    float(state["partial"]["seconds"]),
+                )
         if not force:
             print(f"resumed from {latest} (step {step})", flush=True)
         return latest
@@ -118,16 +133,23 @@ class RunState:
         self._partial = (dict(totals), seconds)
 
     # --------------------------------------------------------------- early stopping
-    def early_stopping_update(self, trainer: "Trainer", record: EpochRecord) -> str:
+    def early_stopping_update(self, trainer: Trainer, record: EpochRecord) -> str:
         """Track the monitored value; return a reason to stop, or ``""`` to go on."""
         rule = trainer.config.early_stopping
         if rule is None:
             return ""
-        split, name = ("val", rule.monitor[4:]) if rule.monitor.startswith("val_") else ("train", rule.monitor)
+        split, name = (
+            ("val", rule.monitor[4:])
+            if rule.monitor.startswith("val_")
+            else ("train", rule.monitor)
+        )
         values = getattr(record, split)
         if name not in values:
-            raise KeyError(f"EarlyStopping monitors {rule.monitor!r}, but epoch {record.epoch} recorded "
-                           f"{split} values {sorted(values)}" + (" (no validation data given?)" if split == "val" else ""))
+            raise KeyError(
+                f"EarlyStopping monitors {rule.monitor!r}, but epoch {record.epoch} recorded "
+                f"{split} values {sorted(values)}"
+                + (" (no validation data given?)" if split == "val" else "")
+            )
         value, best = values[name], trainer.history.best
         sign = 1.0 if rule.mode == "min" else -1.0
         if not best or sign * (value - best["value"]) < -rule.min_delta:
@@ -144,12 +166,12 @@ class RunState:
             reason += "; weights of the best epoch restored"
         return reason
 
-    def _snapshot_best(self, trainer: "Trainer") -> None:
+    def _snapshot_best(self, trainer: Trainer) -> None:
         self._best_weights = [v.numpy() for v in trainer.task.model_variables()]
         if self.enabled:
             np.savez(self.dir / "best_weights.npz", *self._best_weights)
 
-    def _restore_best(self, trainer: "Trainer") -> None:
+    def _restore_best(self, trainer: Trainer) -> None:
         weights = self._best_weights
         if weights is None and self.enabled and (self.dir / "best_weights.npz").exists():
             with np.load(self.dir / "best_weights.npz") as f:

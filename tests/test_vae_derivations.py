@@ -1,4 +1,4 @@
-"""Tests of course_lib.symbolic: the VAE's KL term, derived with sympy and checked numerically."""
+"""Tests of course_lib.vae.derivations: the VAE's KL term, derived with sympy and checked numerically."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy
 
-from course_lib.symbolic import (
+from course_lib.vae.derivations import (
     derive_gaussian_kl,
     gaussian_kl_1d,
     gaussian_kl_diag,
@@ -48,7 +48,9 @@ def test_derivation_steps_give_the_gaussian_moments_and_expectations():
     assert sympy.simplify(d.mean - MU) == 0
     assert sympy.simplify(d.second_moment - (MU**2 + SIGMA**2)) == 0
     half_log_2pi = sympy.log(2 * sympy.pi) / 2
-    assert sympy.simplify(d.e_log_q - (-sympy.log(SIGMA) - half_log_2pi - sympy.Rational(1, 2))) == 0
+    assert (
+        sympy.simplify(d.e_log_q - (-sympy.log(SIGMA) - half_log_2pi - sympy.Rational(1, 2))) == 0
+    )
     assert sympy.simplify(d.e_log_p - (-(MU**2 + SIGMA**2) / 2 - half_log_2pi)) == 0
     assert sympy.simplify(d.e_log_q - d.e_log_p - d.kl_sigma) == 0
     assert [label for label, _ in d.steps()][-1] == "KL (log_var)"

@@ -9,15 +9,17 @@ Decide with :func:`widgets_enabled`; force either way with the ``interactive`` a
 from __future__ import annotations
 
 import os
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from course_lib.config import get_profile
+from course_lib.runtime import get_profile
 
-DecodeFn = Callable[[np.ndarray], np.ndarray]  # z (n, latent_dim) -> images (n, 28, 28[, 1]) in [0, 1]
+DecodeFn = Callable[
+    [np.ndarray], np.ndarray
+]  # z (n, latent_dim) -> images (n, 28, 28[, 1]) in [0, 1]
 
 
 def widgets_enabled() -> bool:
@@ -32,8 +34,15 @@ def widgets_enabled() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
-def latent_grid(decode: DecodeFn, *, dims: tuple[int, int] = (0, 1), latent_dim: int = 2,
-                limit: float = 2.5, n: int = 15, ax=None) -> Figure:
+def latent_grid(
+    decode: DecodeFn,
+    *,
+    dims: tuple[int, int] = (0, 1),
+    latent_dim: int = 2,
+    limit: float = 2.5,
+    n: int = 15,
+    ax=None,
+) -> Figure:
     """Decode an ``n x n`` grid of latent points and tile the images into one picture.
 
     Dimensions ``dims`` of ``z`` sweep ``[-limit, limit]`` (the prior ``N(0, I)`` puts about
@@ -44,7 +53,9 @@ def latent_grid(decode: DecodeFn, *, dims: tuple[int, int] = (0, 1), latent_dim:
     if n < 2 or limit <= 0:
         raise ValueError(f"need n >= 2 and limit > 0, got n={n}, limit={limit}")
     if not (0 <= dims[0] < latent_dim and 0 <= dims[1] < latent_dim and dims[0] != dims[1]):
-        raise ValueError(f"dims must be two different indices below latent_dim={latent_dim}, got {dims}")
+        raise ValueError(
+            f"dims must be two different indices below latent_dim={latent_dim}, got {dims}"
+        )
     values = np.linspace(-limit, limit, n, dtype="float32")
     z = np.zeros((n * n, latent_dim), dtype="float32")
     rows, cols = np.meshgrid(values[::-1], values, indexing="ij")  # (n, n): top row = +limit
@@ -61,8 +72,14 @@ def latent_grid(decode: DecodeFn, *, dims: tuple[int, int] = (0, 1), latent_dim:
     return fig
 
 
-def latent_explorer(decode: DecodeFn, latent_dim: int, *, limit: float = 3.0,
-                    interactive: bool | None = None, static_dims: Sequence[int] = (0, 1)):
+def latent_explorer(
+    decode: DecodeFn,
+    latent_dim: int,
+    *,
+    limit: float = 3.0,
+    interactive: bool | None = None,
+    static_dims: Sequence[int] = (0, 1),
+):
     """Sliders for every latent coordinate that decode ``z`` live; else a static grid.
 
     Returns an ``ipywidgets`` widget when :func:`widgets_enabled` (or ``interactive=True``),
@@ -74,11 +91,17 @@ def latent_explorer(decode: DecodeFn, latent_dim: int, *, limit: float = 3.0,
     if not use_widgets:
         if latent_dim == 1:
             raise ValueError("a static grid needs latent_dim >= 2")
-        return latent_grid(decode, dims=(static_dims[0], static_dims[1]), latent_dim=latent_dim, limit=limit)
+        return latent_grid(
+            decode, dims=(static_dims[0], static_dims[1]), latent_dim=latent_dim, limit=limit
+        )
     import ipywidgets as w
 
-    sliders = [w.FloatSlider(value=0.0, min=-limit, max=limit, step=0.05, description=f"z{j}",
-                             continuous_update=True) for j in range(min(latent_dim, 16))]
+    sliders = [
+        w.FloatSlider(
+            value=0.0, min=-limit, max=limit, step=0.05, description=f"z{j}", continuous_update=True
+        )
+        for j in range(min(latent_dim, 16))
+    ]
     out = w.Output()
 
     def redraw(_change=None) -> None:
@@ -89,7 +112,14 @@ def latent_explorer(decode: DecodeFn, latent_dim: int, *, limit: float = 3.0,
             out.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(3, 3))
             ax.imshow(image, cmap="gray", vmin=0, vmax=1)
-            ax.set_title("decoded z" + (f" (first {len(sliders)} of {latent_dim} dims)" if latent_dim > len(sliders) else ""))
+            ax.set_title(
+                "decoded z"
+                + (
+                    f" (first {len(sliders)} of {latent_dim} dims)"
+                    if latent_dim > len(sliders)
+                    else ""
+                )
+            )
             ax.axis("off")
             plt.show()
 

@@ -34,8 +34,10 @@ def _doctor(args: argparse.Namespace) -> int:
     facts = devices.report_dict()
     print(json.dumps(facts, indent=2) if args.json else devices.report(facts))
     if facts["errors"]:
-        print(f"course doctor: {len(facts['errors'])} problem(s) found, see ERROR above.",
-              file=sys.stderr)
+        print(
+            f"course doctor: {len(facts['errors'])} problem(s) found, see ERROR above.",
+            file=sys.stderr,
+        )
         return 2
     return 0
 
@@ -46,7 +48,7 @@ def _doctor_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _profiles(args: argparse.Namespace) -> int:
     """List the run profiles and their sizes; mark the one $COURSE_PROFILE selects."""
-    from . import config
+    from course_lib.runtime import profiles as config
 
     try:
         current, error = config.get_profile().name, None
@@ -55,8 +57,12 @@ def _profiles(args: argparse.Namespace) -> int:
     print(f"   {'name':<8} {'epochs':>6} {'train':>8} {'eval':>6} {'batch':>5}  description")
     for p in config.PROFILES.values():
         mark = "*" if p.name == current else " "
-        train, evals = (str(n) if n is not None else "all" for n in (p.max_train_examples, p.max_eval_examples))
-        print(f" {mark} {p.name:<8} {p.epochs:>6} {train:>8} {evals:>6} {p.batch_size:>5}  {p.description}")
+        train, evals = (
+            str(n) if n is not None else "all" for n in (p.max_train_examples, p.max_eval_examples)
+        )
+        print(
+            f" {mark} {p.name:<8} {p.epochs:>6} {train:>8} {evals:>6} {p.batch_size:>5}  {p.description}"
+        )
     if error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2
@@ -65,17 +71,22 @@ def _profiles(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Command] = {
-    "doctor": Command("report Python/TF/Keras versions, devices, precision, strategy, profile",
-                      _doctor, _doctor_arguments),
-    "profiles": Command("list the run profiles (COURSE_PROFILE=ci|student|full) and their sizes",
-                        _profiles),
+    "doctor": Command(
+        "report Python/TF/Keras versions, devices, precision, strategy, profile",
+        _doctor,
+        _doctor_arguments,
+    ),
+    "profiles": Command(
+        "list the run profiles (COURSE_PROFILE=ci|student|full) and their sizes", _profiles
+    ),
 }
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argument parser with one subcommand per entry of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
-        prog=prog, description="Tools of the course 'LLMs and the Architecture of Computing'.")
+        prog=prog, description="Tools of the course 'LLMs and the Architecture of Computing'."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name, command in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=command.help, description=command.help)

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.config import get_profile
-from course_lib.training.checkpoints import RunState
+from course_lib.runtime import get_profile
+from course_lib.training.checkpointing import RunState
 from course_lib.training.config import TrainConfig
 from course_lib.training.history import EpochRecord, History
 from course_lib.training.replicas import batch_size, replica_slice, sums_over_examples
@@ -48,8 +48,12 @@ class Trainer:
     ``train_ds`` yields *global* batches (tensors or tuples/dicts of them); ``fit`` again, or
     a new process with the same ``checkpoint_dir``, continues the run."""
 
-    def __init__(self, task: Task, config: TrainConfig | None = None,
-                 strategy: tf.distribute.Strategy | None = None) -> None:
+    def __init__(
+        self,
+        task: Task,
+        config: TrainConfig | None = None,
+        strategy: tf.distribute.Strategy | None = None,
+    ) -> None:
         self.task = task
         self.config = config or TrainConfig()
         self.strategy = strategy or tf.distribute.get_strategy()
@@ -58,13 +62,17 @@ class Trainer:
         with self.strategy.scope():
             self.optimizers = [
                 keras.optimizers.LossScaleOptimizer(o.optimizer)
-                if scale and not isinstance(o.optimizer, keras.optimizers.LossScaleOptimizer) else o.optimizer
+                if scale and not isinstance(o.optimizer, keras.optimizers.LossScaleOptimizer)
+                else o.optimizer
                 for o in task.objectives
             ]
             self.variables = [o.trainable_variables() for o in task.objectives]
             for objective, variables in zip(task.objectives, self.variables):
-                foreign = [v.name for v in variables
-                           if not self.strategy.extended.variable_created_in_scope(getattr(v, "value", v))]
+                foreign = [
+                    v.name
+                    for v in variables
+                    if not self.strategy.extended.variable_created_in_scope(getattr(v, "value", v))
+                ]
                 if foreign:
                     raise ValueError(
                         f"Variables of objective {objective.name!r} were not created under this "
@@ -76,7 +84,9 @@ class Trainer:
                     optimizer.build(variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self._bad_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="bad_step")
-            self._bad_objective = tf.Variable(-1, dtype=tf.int64, trainable=False, name="bad_objective")
+            self._bad_objective = tf.Variable(
+                -1, dtype=tf.int64, trainable=False, name="bad_objective"
+            )
         self._state: RunState | None = None
         self._dataset: tf.data.Dataset | None = None
         self._grad_fns = [self._make_grad_fn(i) for i in range(len(task.objectives))]
@@ -86,7 +96,11 @@ class Trainer:
 
     # ----------------------------------------------------------------- compiled parts
     def _make_grad_fn(self, i: int) -> Callable:
-        objective, optimizer, variables = self.task.objectives[i], self.optimizers[i], self.variables[i]
+        objective, optimizer, variables = (
+            self.task.objectives[i],
+            self.optimizers[i],
+            self.variables[i],
+        )
         scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
         def grads_fn(batch: Batch):
@@ -101,11 +115,15 @@ class Trainer:
             grads = tape.gradient(target, variables)
             missing = [v.name for v, g in zip(variables, grads) if g is None]
             if missing:
-                raise ValueError(f"Objective {objective.name!r}: no gradient reaches {missing}. "
-                                 "Does its loss depend on these variables?")
+                raise ValueError(
+                    f"Objective {objective.name!r}: no gradient reaches {missing}. "
+                    "Does its loss depend on these variables?"
+                )
             finite = tf.math.is_finite(loss_sum)
             if not scaled:  # under loss scaling, overflowing gradients are the optimizer's job
-                finite = tf.logical_and(finite, tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads]))
+                finite = tf.logical_and(
+                    finite, tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
+                )
             sums = {objective.name: loss_sum, **sums_over_examples(metrics, batch_size(local))}
             return sums, grads, 1.0 - tf.cast(finite, tf.float32)
 
@@ -117,7 +135,9 @@ class Trainer:
         out = {_EXAMPLES: tf.cast(batch_size(batch), tf.float32)}
         for i, (optimizer, variables) in enumerate(zip(self.optimizers, self.variables)):
             sums, grads, nonfinite = self.strategy.run(self._grad_fns[i], args=(batch,))
-            nonfinite = self.strategy.reduce("SUM", nonfinite, axis=None)  # replicas that saw NaN/Inf
+            nonfinite = self.strategy.reduce(
+                "SUM", nonfinite, axis=None
+            )  # replicas that saw NaN/Inf
             ok = tf.logical_and(nonfinite < 0.5, self._bad_step < 0)
 
             def apply(grads=grads, optimizer=optimizer, variables=variables):
@@ -126,7 +146,9 @@ class Trainer:
 
             def skip(i=i):
                 first = self._bad_step < 0
-                self._bad_objective.assign(tf.where(first, tf.constant(i, tf.int64), self._bad_objective))
+                self._bad_objective.assign(
+                    tf.where(first, tf.constant(i, tf.int64), self._bad_objective)
+                )
                 self._bad_step.assign(tf.where(first, self.step, self._bad_step))
                 return tf.constant(False)
 
@@ -166,8 +188,14 @@ class Trainer:
         n = totals.pop(_EXAMPLES)
         return {k: v / n for k, v in totals.items()}
 
-    def fit(self, train_data: tf.data.Dataset, val_data: tf.data.Dataset | None = None, *,
-            epochs: int | None = None, callbacks: Sequence[Callback] = ()) -> History:
+    def fit(
+        self,
+        train_data: tf.data.Dataset,
+        val_data: tf.data.Dataset | None = None,
+        *,
+        epochs: int | None = None,
+        callbacks: Sequence[Callback] = (),
+    ) -> History:
         """Train until ``epochs`` (default ``config.epochs``) epochs have run in total.
 
         Resumes from the newest checkpoint when ``config.resume`` and one exists. Returns
@@ -201,8 +229,9 @@ class Trainer:
                     print(self.history.summary().splitlines()[-1], flush=True)
                 stop = state.early_stopping_update(self, record)
                 every, every_steps = cfg.checkpoint_every_epochs, cfg.checkpoint_every_steps
-                if (every and (record.epoch % every == 0 or stop or record.epoch == total_epochs)) or (
-                        every_steps and record.step % every_steps == 0):
+                if (
+                    every and (record.epoch % every == 0 or stop or record.epoch == total_epochs)
+                ) or (every_steps and record.step % every_steps == 0):
                     state.save(self)
                 for callback in callbacks:
                     callback(self, record)
@@ -211,8 +240,10 @@ class Trainer:
         except KeyboardInterrupt:
             where = state.save(self) if state.enabled else None
             msg = f"interrupted at step {int(self.step.numpy())}" + (
-                f"; checkpoint saved in {where}: call fit() again to resume" if where else
-                " (no checkpoint_dir, so nothing was saved)")
+                f"; checkpoint saved in {where}: call fit() again to resume"
+                if where
+                else " (no checkpoint_dir, so nothing was saved)"
+            )
             print(msg, flush=True)
             return self._finish("interrupted", msg)
 
@@ -227,27 +258,34 @@ class Trainer:
             return int(self.config.steps_per_epoch)
         n = int(data.cardinality().numpy())
         if n <= 0:
-            raise ValueError("The training data has no known finite length (it repeats, or is "
-                             "filtered): set TrainConfig.steps_per_epoch.")
+            raise ValueError(
+                "The training data has no known finite length (it repeats, or is "
+                "filtered): set TrainConfig.steps_per_epoch."
+            )
         return n
 
     def _bind(self, data: tf.data.Dataset) -> RunState:
         """Attach the data iterator and the checkpoint state on the first ``fit``."""
         if self._state is None:
             if not isinstance(data, tf.data.Dataset):
-                raise TypeError(f"train_data must be a tf.data.Dataset of batches, got {type(data).__name__}")
+                raise TypeError(
+                    f"train_data must be a tf.data.Dataset of batches, got {type(data).__name__}"
+                )
             infinite = data.cardinality().numpy() == tf.data.INFINITE_CARDINALITY
             iterator = iter(data if infinite else data.repeat())
             self._dataset = data
             self._state = RunState(self, iterator)
             self._state.restore_latest(self)
         elif data is not self._dataset:
-            raise ValueError("This Trainer is bound to the dataset of its first fit(); "
-                             "create a new Trainer (it can resume from the same checkpoint_dir).")
+            raise ValueError(
+                "This Trainer is bound to the dataset of its first fit(); "
+                "create a new Trainer (it can resume from the same checkpoint_dir)."
+            )
         return self._state
 
-    def _train_epoch(self, state: RunState, epoch: int, in_epoch: int, steps_per_epoch: int,
-                     progress: str) -> EpochRecord | None:
+    def _train_epoch(
+        self, state: RunState, epoch: int, in_epoch: int, steps_per_epoch: int, progress: str
+    ) -> EpochRecord | None:
         cfg = self.config
         bar = keras.utils.Progbar(steps_per_epoch, verbose=1) if progress == "bar" else None
         totals, seconds = state.take_partial_epoch()
@@ -263,7 +301,10 @@ class Trainer:
                 limits.append(cfg.checkpoint_every_steps - step % cfg.checkpoint_every_steps)
             n = min(limits)
             start = time.perf_counter()
-            out = {k: float(v) for k, v in self._run_steps(state.iterator, tf.constant(n, tf.int64)).items()}
+            out = {
+                k: float(v)
+                for k, v in self._run_steps(state.iterator, tf.constant(n, tf.int64)).items()
+            }
             seconds += time.perf_counter() - start
             in_epoch += n
             if int(self._bad_step.numpy()) >= 0:
@@ -280,21 +321,31 @@ class Trainer:
                 state.save(self, partial=(totals, seconds))
         n_examples = totals.pop(_EXAMPLES, 0.0)
         train = {k: v / n_examples for k, v in totals.items()} if n_examples else {}
-        return EpochRecord(epoch=epoch + 1, step=int(self.step.numpy()), train=train, val={},
-                           examples_per_sec=n_examples / seconds if seconds else math.nan,
-                           seconds=seconds)
+        return EpochRecord(
+            epoch=epoch + 1,
+            step=int(self.step.numpy()),
+            train=train,
+            val={},
+            examples_per_sec=n_examples / seconds if seconds else math.nan,
+            seconds=seconds,
+        )
 
     def _handle_nonfinite(self, state: RunState) -> None:
         bad = int(self._bad_step.numpy())
         name = self.task.objectives[int(self._bad_objective.numpy())].name
         self.step.assign(bad - 1)
         self._bad_step.assign(-1)
-        msg = (f"non-finite {name!r} (loss or gradient) at step {bad}: training stopped; no update "
-               f"from step {bad} on was applied, so the weights are those after step {bad - 1}")
+        msg = (
+            f"non-finite {name!r} (loss or gradient) at step {bad}: training stopped; no update "
+            f"from step {bad} on was applied, so the weights are those after step {bad - 1}"
+        )
         if not all(np.all(np.isfinite(v.numpy())) for v in self.task.model_variables()):
             where = state.restore_latest(self, force=True)
-            msg += (f"; non-trainable state (e.g. batch-norm statistics) was not finite, so the last "
-                    f"checkpoint ({where}) was restored" if where else
-                    "; WARNING: some non-trainable variables are not finite and there is no checkpoint")
+            msg += (
+                f"; non-trainable state (e.g. batch-norm statistics) was not finite, so the last "
+                f"checkpoint ({where}) was restored"
+                if where
+                else "; WARNING: some non-trainable variables are not finite and there is no checkpoint"
+            )
         print(msg, flush=True)
         self._finish("non-finite", msg)

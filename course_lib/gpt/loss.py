@@ -13,21 +13,23 @@ A model that knows nothing scores ``ln V`` nats (uniform over the ``V`` tokens).
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib.gpt.model import GPT, check_tokens
 from course_lib.training import Objective, Task
-from course_lib.transformer.model import GPT, check_tokens
 
 LN_2 = math.log(2.0)
 
 
 def next_token_loss(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
     """Mean over positions of ``-log softmax(logits)[y]``: logits ``(B, T, V)``, y ``(B, T)`` -> ``(B,)`` nats."""
-    per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=tf.cast(logits, tf.float32))  # (B, T)
+    per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=y, logits=tf.cast(logits, tf.float32)
+    )  # (B, T)
     return tf.reduce_mean(per_token, axis=1)  # (B,)
 
 
@@ -36,22 +38,35 @@ def weighted_next_token_loss(logits: tf.Tensor, y: tf.Tensor, weight: tf.Tensor)
 
     ``weight`` ``(B, T)``: 1 where a position's next token is scored, 0 where it is not (the source
     part of a translation pair, padding after the end of a text)."""
-    per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=tf.cast(logits, tf.float32))  # (B, T)
+    per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=y, logits=tf.cast(logits, tf.float32)
+    )  # (B, T)
     weight = tf.cast(weight, tf.float32)
-    return tf.math.divide_no_nan(tf.reduce_sum(per_token * weight, axis=1), tf.reduce_sum(weight, axis=1))  # (B,)
+    return tf.math.divide_no_nan(
+        tf.reduce_sum(per_token * weight, axis=1), tf.reduce_sum(weight, axis=1)
+    )  # (B,)
 
 
 def _split(model: GPT, batch) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
     if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
-        raise ValueError("A language-model batch is (x, y) or (x, y, weight): token ids (B, T), y = x shifted "
-                         "by one, and optionally a weight (B, T) saying which positions are scored")
+        raise ValueError(
+            "A language-model batch is (x, y) or (x, y, weight): token ids (B, T), y = x shifted "
+            "by one, and optionally a weight (B, T) saying which positions are scored"
+        )
     x, y = batch[0], batch[1]
     weight = batch[2] if len(batch) == 3 else None
     check_tokens(x, model.cfg, "x")
     check_tokens(y, model.cfg, "y")
     for name, t in (("y", y), ("weight", weight)):
-        if t is not None and x.shape[1] is not None and t.shape[1] is not None and tuple(x.shape) != tuple(t.shape):
-            raise ValueError(f"x and {name} must have the same shape (B, T), got {tuple(x.shape)} and {tuple(t.shape)}")
+        if (
+            t is not None
+            and x.shape[1] is not None
+            and t.shape[1] is not None
+            and tuple(x.shape) != tuple(t.shape)
+        ):
+            raise ValueError(
+                f"x and {name} must have the same shape (B, T), got {tuple(x.shape)} and {tuple(t.shape)}"
+            )
     return x, y, weight
 
 
@@ -64,7 +79,11 @@ def lm_loss_fn(model: GPT):
     def loss_fn(batch, training: bool):
         x, y, weight = _split(model, batch)
         logits = model(x, training=training)  # (B, T, V)
-        loss = next_token_loss(logits, y) if weight is None else weighted_next_token_loss(logits, y, weight)  # (B,)
+        loss = (
+            next_token_loss(logits, y)
+            if weight is None
+            else weighted_next_token_loss(logits, y, weight)
+        )  # (B,)
         return loss, {"bits_per_token": loss / LN_2}
 
     return loss_fn
@@ -73,19 +92,32 @@ def lm_loss_fn(model: GPT):
 def make_task(model: GPT, optimizer: keras.optimizers.Optimizer) -> Task:
     """One objective ``"loss"`` (mean next-token cross-entropy, nats; metric ``bits_per_token``)
     for :class:`course_lib.training.Trainer`; validation reports the same two, without dropout."""
-    return Task(objectives=[Objective("loss", lm_loss_fn(model), model, optimizer)], models={"gpt": model})
+    return Task(
+        objectives=[Objective("loss", lm_loss_fn(model), model, optimizer)], models={"gpt": model}
+    )
 
 
-def make_optimizer(model: GPT, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
-                   weight_decay: float = 0.1, beta_2: float = 0.99,
-                   global_clipnorm: float | None = 1.0) -> keras.optimizers.AdamW:
+def make_optimizer(
+    model: GPT,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    weight_decay: float = 0.1,
+    beta_2: float = 0.99,
+    global_clipnorm: float | None = 1.0,
+) -> keras.optimizers.AdamW:
     """AdamW configured as nanoGPT trains its baby GPT: ``beta_1 = 0.9``, ``beta_2 = 0.99``,
     the gradient rescaled to global norm ``<= 1``, and weight decay only on the matrices
     (Dense kernels and embeddings); biases and LayerNorm parameters (1-D) are not decayed.
     Create it inside ``strategy.scope()``, like the model."""
-    optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, beta_1=0.9, beta_2=beta_2,
-                                       global_clipnorm=global_clipnorm)
-    optimizer.exclude_from_weight_decay(var_list=[v for v in model.trainable_variables if len(v.shape) < 2])
+    optimizer = keras.optimizers.AdamW(
+        learning_rate,
+        weight_decay=weight_decay,
+        beta_1=0.9,
+        beta_2=beta_2,
+        global_clipnorm=global_clipnorm,
+    )
+    optimizer.exclude_from_weight_decay(
+        var_list=[v for v in model.trainable_variables if len(v.shape) < 2]
+    )
     return optimizer
 
 
@@ -101,7 +133,8 @@ def evaluate(model: GPT, batches: Iterable) -> dict[str, float]:
     for batch in batches:
         x, y, weight = _split(model, tuple(tf.convert_to_tensor(b) for b in batch))
         per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=y, logits=tf.cast(model(x, training=False), tf.float32))  # (B, T)
+            labels=y, logits=tf.cast(model(x, training=False), tf.float32)
+        )  # (B, T)
         weight = tf.ones_like(per_token) if weight is None else tf.cast(weight, tf.float32)
         total += float(tf.reduce_sum(per_token * weight))
         count += float(tf.reduce_sum(weight))
@@ -112,6 +145,10 @@ def evaluate(model: GPT, batches: Iterable) -> dict[str, float]:
 
 def uniform_loss(vocab_size: int) -> float:
     """``ln V``: the loss, in nats, of predicting every token with probability ``1 / V``."""
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
+    if (
+        isinstance(vocab_size, bool)
+        or not isinstance(vocab_size, (int, np.integer))
+        or vocab_size < 1
+    ):
         raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
     return math.log(vocab_size)
