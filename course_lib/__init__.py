@@ -1,25 +1,30 @@
 """course_lib: the tested library behind the course "LLMs and the Architecture of Computing".
 
-Modules (import the one you need; importing this package does not import TensorFlow):
+Start a chapter with ``nb = course_lib.start()`` (see :mod:`course_lib.runtime.notebook`).
+The packages, from the bottom up (each imports only those above it; importing this package
+imports neither TensorFlow nor any of them):
 
-* ``config``       -- run profiles (``COURSE_PROFILE=ci|student|full``), paths, seeding.
-* ``devices``      -- accelerators, ``tf.distribute`` strategy, precision policy, report.
-* ``data``         -- offline datasets (MNIST, Fashion-MNIST, toy 2-D data, Shakespeare, Tang poems,
-  number translation pairs) and tf.data pipelines.
-* ``tokenization`` -- character and byte-level BPE tokenisers; BPE merges by hand.
-* ``training``     -- the one training loop every model of the course uses.
-* ``vae``          -- the variational autoencoder, its ELBO terms and the IWAE estimate.
-* ``gan``          -- GANs for toy data and digits, their losses, the gradient penalty.
-* ``transformer``  -- a decoder-only GPT, its loss, sampling and KV-cache generation.
-* ``hardware``     -- microbenchmarks, the roofline, a sourced hardware table, an LLM cost model.
-* ``compression``  -- int8 weight quantisation and magnitude pruning.
-* ``metrics``      -- sample quality of digits (Fréchet classifier distance, inception score).
-* ``text_metrics`` -- bits per token, perplexity, BLEU, chrF, exact match.
-* ``retrieval``    -- BM25 search over the course's own text (question answering).
-* ``symbolic``     -- sympy derivations of the VAE's KL term; ``symbolic_gan`` and
-  ``symbolic_gan_gradients`` those of the GAN.
-* ``plots``, ``widgets`` -- figures, and explorers that fall back to static figures.
-* ``cli``          -- ``python -m course_lib doctor | profiles``.
+* ``runtime``     -- profiles, paths, seeding, argument checks, devices and strategy, the
+  notebook start, the command line.
+* ``data``        -- offline datasets (MNIST, Fashion-MNIST, toy 2-D data, Shakespeare, Tang
+  poems, number translation pairs) and tf.data pipelines.
+* ``training``    -- the one training loop: tasks, the trainer, checkpoints, early stopping,
+  history, learning-rate schedules.
+* ``hardware``    -- model shapes and their sizes, a sourced hardware table, microbenchmarks,
+  the roofline, the cost of serving an LLM.
+* ``vae``, ``gan``, ``gpt`` -- one package per model family: the model, its losses, its
+  evaluation and (for the VAE and the GAN) its derivations with sympy.
+* ``ngram``       -- the counting language model the GPT is compared with.
+* ``text``        -- tokenisation, text metrics, retrieval.
+* ``compression`` -- int8 weight quantisation and magnitude pruning.
+* ``viz``         -- figures, and interactive explorers with a static fallback.
+
+``ARCHITECTURE.md`` at the repository root draws the dependencies and says where a new
+chapter's code goes.
 """
 
-__version__ = "0.1.0"
+from course_lib.runtime.notebook import Notebook, start
+
+__version__ = "0.2.0"
+
+__all__ = ["Notebook", "__version__", "start"]

@@ -60,9 +60,8 @@ def _profiles(args: argparse.Namespace) -> int:
         train, evals = (
             str(n) if n is not None else "all" for n in (p.max_train_examples, p.max_eval_examples)
         )
-        print(
-            f" {mark} {p.name:<8} {p.epochs:>6} {train:>8} {evals:>6} {p.batch_size:>5}  {p.description}"
-        )
+        sizes = f"{p.epochs:>6} {train:>8} {evals:>6} {p.batch_size:>5}"
+        print(f" {mark} {p.name:<8} {sizes}  {p.description}")
     if error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2

@@ -117,7 +117,7 @@ def list_devices() -> tuple[DeviceInfo, ...]:
                 DeviceInfo(d.name, d.device_type, _cpu_model() if d.device_type == "CPU" else "")
             )
     gpus = [d for d in out if d.device_type == "GPU"]
-    memory = dict(zip(gpus, _gpu_memory([g.model for g in gpus]) if gpus else []))
+    memory = dict(zip(gpus, _gpu_memory([g.model for g in gpus]), strict=True)) if gpus else {}
     return tuple(replace(d, memory_bytes=memory[d]) if d in memory else d for d in out)
 
 

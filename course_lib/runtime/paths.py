@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +23,27 @@ class Paths:
     data: Path
     runs: Path
 
-    def run_dir(self, name: str) -> Path:
-        """A folder for one named run's checkpoints, created on demand."""
-        if not name or "/" in name or name.startswith("."):
+    def run_dir(self, name: str, *, fresh: bool) -> Path:
+        """The folder of one named training run (checkpoints, history), created on demand.
+
+        ``fresh=True`` deletes what an earlier run left there, so training starts from
+        step 0; ``fresh=False`` keeps it, so a :class:`~course_lib.training.Trainer` given
+        this folder resumes from its newest checkpoint (or starts, if there is none). The
+        argument has no default: whether a run resumes is a choice the caller states.
+        """
+        if (
+            not isinstance(name, str)
+            or not name
+            or "/" in name
+            or "\\" in name
+            or name.startswith(".")
+        ):
             raise ValueError(f"run name must be a plain folder name, got {name!r}")
+        if not isinstance(fresh, bool):
+            raise TypeError(f"fresh must be True or False, got {fresh!r}")
         path = self.runs / name
+        if fresh and path.exists():
+            shutil.rmtree(path)
         path.mkdir(parents=True, exist_ok=True)
         return path
 

@@ -51,7 +51,7 @@ class Profile:
     description: str
 
     def pick(self, *, ci: T, student: T, full: T) -> T:
-        """Return the value given for this profile, e.g. ``profile.pick(ci=1, student=10, full=50)``."""
+        """The value given for this profile, e.g. ``profile.pick(ci=1, student=10, full=50)``."""
         return {"ci": ci, "student": student, "full": full}[self.name]
 
     def subset(self, n: int, *, eval: bool = False) -> int:

@@ -10,8 +10,8 @@ def set_seed(seed: int = 0, *, deterministic_ops: bool = False) -> None:
     weights, shuffles, noise) repeat from run to run. Whether every computed value repeats
     to the last bit also depends on the kernels: ``deterministic_ops=True`` asks TensorFlow
     for deterministic ones (``tf.config.experimental.enable_op_determinism``), which matters
-    above all on GPUs, where some kernels are not deterministic by default, and costs speed. It cannot
-    be switched off again in the same process.
+    above all on GPUs, where some kernels are not deterministic by default, and costs speed.
+    It cannot be switched off again in the same process.
     """
     import keras
     import tensorflow as tf

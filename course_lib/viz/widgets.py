@@ -1,21 +1,30 @@
-"""Interactive explorers that fall back to static figures when nobody can move a slider.
+"""Interactive panels that fall back to a static result when nobody can move a slider.
 
 A widget needs a live front end (JupyterLab, Notebook, VS Code). Under ``pytest``/nbval,
 in the ``ci`` profile, or in a script there is none, and widget output would only break the
-tests, so every explorer here returns a static matplotlib figure of the same content instead.
-Decide with :func:`widgets_enabled`; force either way with the ``interactive`` argument.
+tests. Every interactive panel of the course is therefore built by one function,
+:func:`panel`: it takes a ``render`` function and a description of its controls, and either
+shows the controls with ``render``'s live output, or calls ``render`` once with fixed values
+and shows that. Decide with :func:`widgets_enabled`; force either way with ``interactive``.
+
+Controls are described by small dataclasses (:class:`Slider`, :class:`IntSlider`,
+:class:`Choice`, :class:`Text`, :class:`Number`), so a notebook never imports ``ipywidgets``
+itself and nothing imports it when widgets are off.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
 from course_lib.runtime import get_profile
+from course_lib.runtime.validation import check_int
 
 DecodeFn = Callable[
     [np.ndarray], np.ndarray
@@ -32,6 +41,168 @@ def widgets_enabled() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and hasattr(shell, "kernel")
+
+
+@dataclass(frozen=True)
+class Slider:
+    """A float slider from ``min`` to ``max`` in steps of ``step``, starting at ``value``."""
+
+    value: float
+    min: float
+    max: float
+    step: float = 0.05
+
+
+@dataclass(frozen=True)
+class IntSlider:
+    """An integer slider from ``min`` to ``max`` in steps of ``step``, starting at ``value``."""
+
+    value: int
+    min: int
+    max: int
+    step: int = 1
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A drop-down list of ``options`` (strings), starting at ``value``."""
+
+    value: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text box (``multiline``: a text area) starting with ``value``."""
+
+    value: str
+    multiline: bool = False
+
+
+@dataclass(frozen=True)
+class Number:
+    """A box for a number (an ``int`` if ``value`` is one, else a ``float``)."""
+
+    value: float
+
+
+Control = Slider | IntSlider | Choice | Text | Number
+
+
+def _show(result: Any) -> None:
+    """Show what a ``render`` function returned: print a string, display anything else."""
+    if result is None:
+        return
+    if isinstance(result, str):
+        print(result)
+        return
+    from IPython.display import display
+
+    display(result)
+    if isinstance(result, Figure):
+        plt.close(result)
+
+
+def _build(name: str, control: Control):
+    import ipywidgets as w
+
+    style = {"description_width": "initial"}
+    if isinstance(control, Slider):
+        return w.FloatSlider(
+            value=control.value,
+            min=control.min,
+            max=control.max,
+            step=control.step,
+            description=name,
+            style=style,
+        )
+    if isinstance(control, IntSlider):
+        return w.IntSlider(
+            value=control.value,
+            min=control.min,
+            max=control.max,
+            step=control.step,
+            description=name,
+            style=style,
+        )
+    if isinstance(control, Choice):
+        return w.Dropdown(
+            options=list(control.options), value=control.value, description=name, style=style
+        )
+    if isinstance(control, Text):
+        cls = w.Textarea if control.multiline else w.Text
+        return cls(value=control.value, description=name, layout=w.Layout(width="60%"), style=style)
+    if isinstance(control, Number):
+        cls = w.IntText if isinstance(control.value, int) else w.FloatText
+        return cls(value=control.value, description=name, style=style)
+    raise TypeError(
+        f"control {name!r} must be a Slider, IntSlider, Choice, Text or Number, "
+        f"got {type(control).__name__}"
+    )
+
+
+def panel(
+    render: Callable[..., Any],
+    controls: Mapping[str, Control],
+    *,
+    static: Mapping[str, Any] | None = None,
+    button: str | None = None,
+    interactive: bool | None = None,
+):
+    """Controls that re-run ``render(**values)`` live, or one static call when widgets are off.
+
+    Args:
+        render: called with one keyword argument per control; it returns a string (printed),
+            a matplotlib figure or any displayable object (shown), or ``None`` (it drew or
+            printed itself).
+        controls: name -> :class:`Slider` / :class:`IntSlider` / :class:`Choice` /
+            :class:`Text` / :class:`Number`, each with its starting value.
+        static: values for the static call (default: every control's starting value);
+            names not given keep their starting value.
+        button: with a label, ``render`` runs when the button is pressed (for slow renders);
+            without, on every change.
+        interactive: force widgets on or off (default: :func:`widgets_enabled`).
+
+    Returns:
+        The ``ipywidgets`` box when interactive (Jupyter displays it), else ``None`` after the
+        static result has been shown.
+    """
+    if not callable(render):
+        raise TypeError(f"render must be callable, got {type(render).__name__}")
+    for name, control in controls.items():
+        if not isinstance(control, Control):
+            raise TypeError(
+                f"control {name!r} must be a Slider, IntSlider, Choice, Text or "
+                f"Number, got {type(control).__name__}"
+            )
+    values = {name: control.value for name, control in controls.items()}
+    unknown = sorted(set(static or {}) - set(values))
+    if unknown:
+        raise ValueError(f"static names {unknown} are not controls ({sorted(values)})")
+    use_widgets = widgets_enabled() if interactive is None else interactive
+    if not use_widgets:
+        _show(render(**{**values, **(static or {})}))
+        return None
+    import ipywidgets as w
+
+    built = {name: _build(name, control) for name, control in controls.items()}
+    out = w.Output()
+
+    def redraw(_change=None) -> None:
+        with out:
+            out.clear_output(wait=True)
+            _show(render(**{name: widget.value for name, widget in built.items()}))
+
+    if button is not None:
+        run = w.Button(description=button, button_style="primary")
+        run.on_click(redraw)
+        extra = [run]
+    else:
+        for widget in built.values():
+            widget.observe(redraw, names="value")
+        extra = []
+    redraw()
+    return w.VBox([w.HBox([w.VBox([*built.values(), *extra]), out])])
 
 
 def latent_grid(
@@ -80,13 +251,12 @@ def latent_explorer(
     interactive: bool | None = None,
     static_dims: Sequence[int] = (0, 1),
 ):
-    """Sliders for every latent coordinate that decode ``z`` live; else a static grid.
+    """Sliders for the latent coordinates (up to 16) that decode ``z`` live; else a static grid.
 
-    Returns an ``ipywidgets`` widget when :func:`widgets_enabled` (or ``interactive=True``),
-    otherwise the :func:`latent_grid` figure over dimensions ``static_dims``.
+    Built on :func:`panel`. Returns the ``ipywidgets`` box when :func:`widgets_enabled` (or
+    ``interactive=True``), otherwise the :func:`latent_grid` figure over ``static_dims``.
     """
-    if latent_dim < 1:
-        raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
+    latent_dim = check_int("latent_dim", latent_dim, minimum=1)
     use_widgets = widgets_enabled() if interactive is None else interactive
     if not use_widgets:
         if latent_dim == 1:
@@ -94,36 +264,18 @@ def latent_explorer(
         return latent_grid(
             decode, dims=(static_dims[0], static_dims[1]), latent_dim=latent_dim, limit=limit
         )
-    import ipywidgets as w
+    shown = min(latent_dim, 16)
 
-    sliders = [
-        w.FloatSlider(
-            value=0.0, min=-limit, max=limit, step=0.05, description=f"z{j}", continuous_update=True
-        )
-        for j in range(min(latent_dim, 16))
-    ]
-    out = w.Output()
-
-    def redraw(_change=None) -> None:
+    def render(**coordinates: float) -> Figure:
         z = np.zeros((1, latent_dim), dtype="float32")
-        z[0, : len(sliders)] = [s.value for s in sliders]
+        z[0, :shown] = [coordinates[f"z{j}"] for j in range(shown)]
         image = np.asarray(decode(z)).reshape(28, 28)
-        with out:
-            out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(3, 3))
-            ax.imshow(image, cmap="gray", vmin=0, vmax=1)
-            ax.set_title(
-                "decoded z"
-                + (
-                    f" (first {len(sliders)} of {latent_dim} dims)"
-                    if latent_dim > len(sliders)
-                    else ""
-                )
-            )
-            ax.axis("off")
-            plt.show()
+        fig, ax = plt.subplots(figsize=(3, 3))
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+        more = f" (first {shown} of {latent_dim} dims)" if latent_dim > shown else ""
+        ax.set_title("decoded z" + more)
+        ax.axis("off")
+        return fig
 
-    for s in sliders:
-        s.observe(redraw, names="value")
-    redraw()
-    return w.HBox([w.VBox(sliders), out])
+    controls = {f"z{j}": Slider(0.0, -limit, limit, 0.05) for j in range(shown)}
+    return panel(render, controls, interactive=True)
