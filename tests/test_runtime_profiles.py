@@ -21,7 +21,7 @@ def test_profile_comes_from_the_environment_case_insensitively(monkeypatch):
 
 def test_unknown_profile_is_an_error_listing_the_valid_ones(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "fast")
-    with pytest.raises(ValueError, match="'fast'.*ci, student, full"):
+    with pytest.raises(ValueError, match=r"'fast'.*ci, student, full"):
         get_profile()
 
 
@@ -45,9 +45,9 @@ def test_subset_caps_train_and_eval_counts():
 
 def test_set_seed_makes_tensorflow_and_numpy_repeat():
     set_seed(3)
-    a = (tf.random.normal([4]).numpy(), np.random.rand(3))
+    a = (tf.random.normal([4]).numpy(), np.random.rand(3))  # noqa: NPY002 (the legacy global one)
     set_seed(3)
-    b = (tf.random.normal([4]).numpy(), np.random.rand(3))
+    b = (tf.random.normal([4]).numpy(), np.random.rand(3))  # noqa: NPY002
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
 
@@ -62,7 +62,19 @@ def test_paths_point_at_this_checkout_and_honour_overrides(monkeypatch, tmp_path
     assert (paths.root / "course_lib" / "runtime" / "paths.py").exists()
     assert paths.data == paths.root / "data"
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
-    run = get_paths().run_dir("demo")
+    run = get_paths().run_dir("demo", fresh=False)
     assert run == tmp_path / "demo" and run.is_dir()
     with pytest.raises(ValueError, match="plain folder name"):
-        get_paths().run_dir("../escape")
+        get_paths().run_dir("../escape", fresh=False)
+
+
+def test_run_dir_fresh_empties_the_folder_and_resume_keeps_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path))
+    run = get_paths().run_dir("demo", fresh=True)
+    (run / "ckpt-1.index").write_text("old checkpoint")
+    assert (get_paths().run_dir("demo", fresh=False) / "ckpt-1.index").exists()
+    assert list(get_paths().run_dir("demo", fresh=True).iterdir()) == []
+    with pytest.raises(TypeError, match="fresh"):
+        get_paths().run_dir("demo")  # the caller must say whether the run resumes
+    with pytest.raises(TypeError, match="fresh must be True or False"):
+        get_paths().run_dir("demo", fresh="yes")

@@ -10,7 +10,17 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from course_lib.viz.widgets import latent_explorer, latent_grid, widgets_enabled
+from course_lib.viz.widgets import (
+    Choice,
+    IntSlider,
+    Number,
+    Slider,
+    Text,
+    latent_explorer,
+    latent_grid,
+    panel,
+    widgets_enabled,
+)
 
 
 def coordinate_decoder(z: np.ndarray) -> np.ndarray:
@@ -56,3 +66,65 @@ def test_explorer_falls_back_to_a_static_figure_and_builds_sliders_when_asked():
     assert [s.description for s in sliders] == ["z0", "z1", "z2"]
     with pytest.raises(ValueError, match="latent_dim >= 2"):
         latent_explorer(coordinate_decoder, 1, interactive=False)
+
+
+CONTROLS = {
+    "rate": Slider(0.5, 0.0, 1.0, 0.1),
+    "count": IntSlider(3, 1, 10),
+    "model": Choice("small", ("small", "large")),
+    "prompt": Text("hello", multiline=True),
+    "price": Number(2.5),
+    "users": Number(7),
+}
+
+
+def test_panel_without_widgets_calls_render_once_with_the_static_values(capsys):
+    calls = []
+
+    def render(**values):
+        calls.append(values)
+        return f"{values['model']} x{values['count']}"
+
+    assert panel(render, CONTROLS, static={"count": 9}, interactive=False) is None
+    assert calls == [
+        {"rate": 0.5, "count": 9, "model": "small", "prompt": "hello", "price": 2.5, "users": 7}
+    ]
+    assert capsys.readouterr().out == "small x9\n"
+
+
+def test_panel_with_widgets_builds_one_control_each_and_rerenders_on_change():
+    import ipywidgets as w
+
+    calls = []
+    box = panel(lambda **v: calls.append(v), CONTROLS, interactive=True)
+    controls = box.children[0].children
+    kinds = [type(c) for c in controls]
+    assert kinds == [w.FloatSlider, w.IntSlider, w.Dropdown, w.Textarea, w.FloatText, w.IntText]
+    assert [c.description for c in controls] == list(CONTROLS)
+    assert len(calls) == 1 and calls[0]["count"] == 3  # drawn once at the start
+    controls[1].value = 5
+    assert len(calls) == 2 and calls[1]["count"] == 5
+
+
+def test_panel_with_a_button_renders_only_when_pressed():
+    import ipywidgets as w
+
+    calls = []
+    box = panel(
+        lambda **v: calls.append(v), {"n": IntSlider(1, 1, 4)}, button="Go", interactive=True
+    )
+    slider, button = box.children[0].children
+    assert isinstance(button, w.Button) and button.description == "Go"
+    slider.value = 4
+    assert len(calls) == 1  # the first draw only
+    button.click()
+    assert len(calls) == 2 and calls[1] == {"n": 4}
+
+
+def test_panel_rejects_bad_controls_and_unknown_static_names():
+    with pytest.raises(TypeError, match="control 'n' must be a Slider"):
+        panel(lambda **v: None, {"n": 3}, interactive=False)
+    with pytest.raises(ValueError, match=r"static names \['m'\] are not controls"):
+        panel(lambda **v: None, {"n": IntSlider(1, 1, 4)}, static={"m": 2}, interactive=False)
+    with pytest.raises(TypeError, match="render must be callable"):
+        panel("render", {}, interactive=False)

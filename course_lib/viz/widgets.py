@@ -202,7 +202,7 @@ def panel(
             widget.observe(redraw, names="value")
         extra = []
     redraw()
-    return w.VBox([w.HBox([w.VBox([*built.values(), *extra]), out])])
+    return w.HBox([w.VBox([*built.values(), *extra]), out])
 
 
 def latent_grid(
