@@ -45,7 +45,6 @@ from course_lib.hardware import (
     PLANS,
     bound,
     decode_step_time,
-    from_gpt_config,
     measure_machine,
     predict_time,
 )
@@ -112,7 +111,7 @@ def main() -> None:
 
     model = GPT(TINY_GPT)
     model(tf.zeros([1, PROMPT_LENGTH], tf.int32))  # build the weights
-    shape = from_gpt_config(TINY_GPT)
+    shape = TINY_GPT.shape
     for batch in args.batches:
         est = decode_step_time(
             shape,

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -46,10 +45,7 @@ from course_lib.hardware.shapes import (
     GPT3_175B,
     LLAMA2_7B,
     ModelShape,
-    from_gpt_config,
     matmul_parameter_count,
-    parameter_breakdown,
-    parameter_count,
 )
 from course_lib.hardware.specs import SPECS, HardwareSpec, get_spec
 
@@ -253,127 +249,6 @@ def test_hardware_spec_rejects_bad_rows(change, message):
 def test_spec_peak_flops_cannot_be_changed_after_creation():
     with pytest.raises(TypeError):
         H100.peak_flops["bfloat16"] = 1.0  # type: ignore[index]
-
-
-# ------------------------------------------------------------------------- parameter counts
-def test_gpt2_small_has_124_439_808_parameters():
-    """GPT-2 small: L=12, d=768, H=12, V=50257, C=1024, tied (Radford et al. 2019 list
-    117M, a count later corrected; Hugging Face's GPT2LMHeadModel reports 124,439,808)."""
-    assert parameter_count(GPT2_SMALL) == 124_439_808
-
-
-def test_gpt3_175b_shape_gives_175_billion_parameters():
-    """Brown et al. 2020 (arXiv:2005.14165) Table 2.1: n_params 175.0B, n_layers 96,
-    d_model 12288, n_heads 96, d_head 128, context 2048; GPT-2's 50257-token BPE."""
-    n = parameter_count(GPT3_175B)
-    assert n == 174_604_259_328 and n == pytest.approx(175e9, rel=0.005)
-    assert GPT3_175B.d_head == 128
-
-
-def test_llama2_7b_has_6_738_415_616_parameters():
-    """Touvron et al. 2023 (arXiv:2307.09288), released config: L=32, d=4096, H=32,
-    d_ff=11008 SwiGLU, V=32000, RMSNorm, rotary positions, untied head, no biases; the
-    exact count 6,738,415,616 (6.74B) is what Hugging Face and KerasHub report."""
-    assert parameter_count(LLAMA2_7B) == 6_738_415_616
-
-
-def test_twelve_l_d_squared_approximates_the_non_embedding_count_of_gpt_models():
-    """E10: N ~ 12 L d^2 plus embeddings."""
-    for shape in (GPT2_SMALL, GPT3_175B):
-        parts = parameter_breakdown(shape)
-        blocks = parts["attention"] + parts["mlp"]
-        assert blocks == pytest.approx(12 * shape.n_layer * shape.d_model**2, rel=0.001)
-
-
-def test_grouped_query_attention_shrinks_k_and_v_by_h_over_h_kv():
-    mha, gqa = LLAMA2_7B, ModelShape(**{**LLAMA2_7B.__dict__, "n_kv_head": 8, "name": "GQA"})
-    d, L = mha.d_model, mha.n_layer
-    saved = parameter_breakdown(mha)["attention"] - parameter_breakdown(gqa)["attention"]
-    assert saved == L * 2 * d * (d - d // 4)
-    assert kv_cache_bytes_per_token(mha) == 4 * kv_cache_bytes_per_token(gqa)
-
-
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        (dict(n_head=5), "divisible by n_head"),
-        (dict(n_kv_head=3), "must divide n_head"),
-        (dict(norm="batchnorm"), "norm must be one of"),
-        (dict(d_ff=0), "d_ff"),
-        (dict(bias=1), "True or False"),
-    ],
-)
-def test_model_shape_rejects_inconsistent_shapes(change, message):
-    with pytest.raises(ValueError, match=message):
-        ModelShape(
-            **{**dict(n_layer=2, d_model=64, n_head=4, vocab_size=100, context_length=16), **change}
-        )
-
-
-def test_from_gpt_config_reads_only_attributes():
-    cfg = SimpleNamespace(
-        vocab_size=65,
-        context_length=64,
-        n_layer=4,
-        n_head=4,
-        d_model=128,
-        d_ff=None,
-        bias=True,
-        tie_weights=False,
-    )
-    shape = from_gpt_config(cfg)
-    assert (shape.d_ff, shape.lm_head_bias, shape.norm_bias) == (512, True, True)
-    with pytest.raises(ValueError, match="GPTConfig-like"):
-        from_gpt_config(SimpleNamespace(n_layer=1))
-
-
-@pytest.mark.parametrize("bias, tie", [(True, True), (False, True), (True, False), (False, False)])
-def test_from_gpt_config_agrees_with_the_transformer_closed_form(bias, tie):
-    config = pytest.importorskip("course_lib.gpt.config")
-    cfg = config.GPTConfig(
-        vocab_size=97,
-        context_length=32,
-        n_layer=3,
-        n_head=4,
-        d_model=64,
-        d_ff=96,
-        bias=bias,
-        tie_weights=tie,
-    )
-    shape = from_gpt_config(cfg)
-    assert parameter_count(shape) == config.parameter_count(cfg)
-    # training FLOPs = 3 x forward; the transformer module also counts 6 FLOPs per norm and
-    # bias parameter (in its N), which are not matrix multiplications here
-    parts = parameter_breakdown(shape)
-    not_multiplied = (
-        parts["norms"]
-        + parts["attention"]
-        + parts["mlp"]
-        - (matmul_parameter_count(shape) - cfg.vocab_size * cfg.d_model)
-    )
-    assert (
-        config.training_flops_per_token(cfg, 32) - 3 * flops_per_token(shape, 32)
-        == 6 * not_multiplied
-    )
-
-
-@pytest.mark.parametrize("bias, tie", [(True, True), (False, False)])
-def test_from_gpt_config_counts_exactly_the_keras_gpt_parameters(bias, tie):
-    transformer = pytest.importorskip("course_lib.gpt")
-    if not hasattr(transformer, "GPT"):
-        pytest.skip("course_lib.gpt has no GPT model yet")
-    cfg = transformer.GPTConfig(
-        vocab_size=50,
-        context_length=16,
-        n_layer=2,
-        n_head=2,
-        d_model=32,
-        bias=bias,
-        tie_weights=tie,
-    )
-    model = transformer.GPT(cfg)
-    model(np.zeros((1, 16), dtype="int32"))
-    assert parameter_count(from_gpt_config(cfg)) == model.count_params()
 
 
 # ------------------------------------------------------------------------------- cost model

@@ -21,12 +21,7 @@ Training and sampling the baby GPT (random ``x`` here; windows of a text in prac
     tokens = generate(model, prompt, max_new_tokens=200, temperature=0.8, top_k=20)
 """
 
-from course_lib.gpt.config import (
-    GPTConfig,
-    non_embedding_parameter_count,
-    parameter_count,
-    training_flops_per_token,
-)
+from course_lib.gpt.config import GPTConfig
 from course_lib.gpt.generate import generate, greedy_completions, incremental_logits
 from course_lib.gpt.loss import (
     evaluate,
@@ -64,12 +59,9 @@ __all__ = [
     "make_optimizer",
     "make_task",
     "next_token_loss",
-    "non_embedding_parameter_count",
-    "parameter_count",
     "sample_next",
     "top_k_filter",
     "top_p_filter",
-    "training_flops_per_token",
     "uniform_loss",
     "weighted_next_token_loss",
 ]

@@ -1,4 +1,9 @@
-"""The GPT's architecture as data (:class:`GPTConfig`), and its size and cost in closed form.
+"""The GPT's architecture as data (:class:`GPTConfig`).
+
+Its size and cost in closed form are computed by :mod:`course_lib.hardware` from
+``cfg.shape`` (a :class:`~course_lib.hardware.shapes.ModelShape`):
+``parameter_count(cfg.shape)``, ``non_embedding_parameter_count(cfg.shape)`` and
+``training_flops_per_token(cfg.shape)``.
 
 Symbols used here and in the notebooks: ``V`` vocabulary size, ``C`` context length (the
 largest ``T``), ``L`` number of blocks, ``H`` heads, ``d`` model width, ``d_ff`` MLP width,
@@ -11,6 +16,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from course_lib.hardware.shapes import ModelShape
 
 
 def _is_int(value: object, minimum: int = 1) -> bool:
@@ -86,56 +93,26 @@ class GPTConfig:
         """Width of one attention head, ``d / H``."""
         return self.d_model // self.n_head
 
-
-def parameter_count(cfg: GPTConfig) -> int:
-    """Number of parameters of ``GPT(cfg)``, in closed form; equals ``model.count_params()``.
-
-    With ``b = 1`` if ``cfg.bias`` else ``0``, a LayerNorm has ``(1 + b) d`` parameters
-    (scale, and shift if ``b``), and
-
-    .. math::
-
-        N = \\underbrace{V d + C d}_{\\text{token, position embeddings}}
-          + L \\Big[\\underbrace{2 (1 + b) d}_{\\text{2 LayerNorms}}
-          + \\underbrace{4 d^2 + 4 b d}_{\\text{attention: } q, k, v, \\text{ output}}
-          + \\underbrace{2 d\\, d_{ff} + b (d_{ff} + d)}_{\\text{MLP}}\\Big]
-          + \\underbrace{(1 + b) d}_{\\text{final LayerNorm}}
-          + \\underbrace{[\\text{untied}] (V d + b V)}_{\\text{output head}}.
-
-    With ``tie_weights`` the head is the embedding matrix itself and adds nothing.
-    """
-    V, C, L, d, d_ff = cfg.vocab_size, cfg.context_length, cfg.n_layer, cfg.d_model, cfg.d_ff
-    b = int(cfg.bias)
-    layer_norm = (1 + b) * d
-    attention = 4 * d * d + 4 * b * d
-    mlp = 2 * d * d_ff + b * (d_ff + d)
-    head = 0 if cfg.tie_weights else V * d + b * V
-    return V * d + C * d + L * (2 * layer_norm + attention + mlp) + layer_norm + head
-
-
-def non_embedding_parameter_count(cfg: GPTConfig) -> int:
-    """Parameters of the blocks and the final LayerNorm: ``N`` without the token and
-    position embeddings and without an untied output head (Kaplan et al. 2020 count model
-    size this way). For ``bias=False`` it is ``L (4 d^2 + 2 d d_ff + 2 d) + d``, about
-    ``12 L d^2`` when ``d_ff = 4 d``."""
-    head = 0 if cfg.tie_weights else cfg.vocab_size * cfg.d_model + int(cfg.bias) * cfg.vocab_size
-    embeddings = (cfg.vocab_size + cfg.context_length) * cfg.d_model
-    return parameter_count(cfg) - embeddings - head
-
-
-def training_flops_per_token(cfg: GPTConfig, seq_len: int | None = None) -> int:
-    """Floating-point operations to train on one token (forward and backward), the estimate
-    of the PaLM paper's Appendix B (Chowdhery et al. 2022), which nanoGPT's ``estimate_mfu``
-    uses; its ``6 N`` term is Kaplan et al. 2020's (``2 N`` forward, Table 1, times 3):
-
-    .. math:: F = 6 N + 12 L T d,
-
-    where ``N`` counts the weights a token is multiplied by -- the blocks' parameters
-    (:func:`non_embedding_parameter_count`) plus the output head's ``V d`` (the embedding
-    lookups are not multiplications) -- ``6 = 2`` (multiply and add) ``x 3`` (forward;
-    backward to activations and to weights), and ``12 L T d`` is attention's ``q k^T`` and
-    weights-times-``v`` for a sequence of ``T`` (default ``C``) tokens.
-    """
-    T = cfg.context_length if seq_len is None else int(seq_len)
-    n = non_embedding_parameter_count(cfg) + cfg.vocab_size * cfg.d_model
-    return 6 * n + 12 * cfg.n_layer * T * cfg.d_model
+    @property
+    def shape(self) -> ModelShape:
+        """The :class:`~course_lib.hardware.shapes.ModelShape` of ``GPT(self)``: learned
+        positions, LayerNorms whose shift and the Dense biases follow ``bias``, an untied
+        output layer with a bias when ``bias``. Its size and cost come from
+        :mod:`course_lib.hardware` (one formula for every model of the course):
+        ``parameter_count(cfg.shape) == GPT(cfg).count_params()``, and
+        ``training_flops_per_token(cfg.shape)`` is nanoGPT's ``6 N + 12 L T d``."""
+        return ModelShape(
+            n_layer=self.n_layer,
+            d_model=self.d_model,
+            n_head=self.n_head,
+            vocab_size=self.vocab_size,
+            context_length=self.context_length,
+            d_ff=self.d_ff,
+            tied_embeddings=self.tie_weights,
+            bias=self.bias,
+            norm="layernorm",
+            norm_bias=self.bias,
+            learned_positions=True,
+            lm_head_bias=self.bias and not self.tie_weights,
+            name=f"GPTConfig(L={self.n_layer}, d={self.d_model})",
+        )

@@ -9,9 +9,10 @@ Modules (importing this package does not import TensorFlow; the benchmarks do, l
   check of the roofline's predictions against measured times.
 * ``specs``      -- published, sourced numbers of A100, H100, H200, TPU v4/v5e/v5p, RTX 4090
   and one server CPU (dense FLOP/s, bandwidth, memory in bytes as the device reports it, power).
-* ``shapes``     -- :class:`ModelShape` of a decoder-only Transformer and its parameter count;
+* ``shapes``     -- :class:`ModelShape` of a decoder-only Transformer and its parameter count
+  (the course's one sizing formula: ``GPTConfig.shape`` gives the GPT's shape);
   GPT-2 small, GPT-3 175B, Llama-2-7B.
-* ``cost_model`` -- FLOPs per token, KV cache, decode and prefill time bounds (lumped, and per
+* ``cost_model`` -- FLOPs per token (forward; training ``6 N + 12 L T d``), KV cache, decode and prefill time bounds (lumped, and per
   operation: weight GEMMs vs attention), critical batch, what fits in memory, training FLOPs
   ``6 N D``, training time, energy per token.
 """
@@ -32,6 +33,7 @@ from .cost_model import (
     max_batch_in_memory,
     prefill_time,
     training_flops,
+    training_flops_per_token,
     training_time,
     weight_bytes,
 )
@@ -68,8 +70,9 @@ from .shapes import (
     LLAMA2_7B,
     PUBLISHED_SHAPES,
     ModelShape,
-    from_gpt_config,
+    check_shape,
     matmul_parameter_count,
+    non_embedding_parameter_count,
     parameter_breakdown,
     parameter_count,
 )
@@ -95,6 +98,7 @@ __all__ = [
     "Timing",
     "attainable_flops",
     "bound",
+    "check_shape",
     "critical_batch_size",
     "decode_step_operations",
     "decode_step_time",
@@ -102,7 +106,6 @@ __all__ = [
     "energy_per_token",
     "fits_in_memory",
     "flops_per_token",
-    "from_gpt_config",
     "gemm_critical_batch",
     "get_spec",
     "kv_cache_bytes",
@@ -115,6 +118,7 @@ __all__ = [
     "max_batch_in_memory",
     "measure_machine",
     "memory_bandwidth",
+    "non_embedding_parameter_count",
     "parameter_breakdown",
     "parameter_count",
     "predict_time",
@@ -125,6 +129,7 @@ __all__ = [
     "spec_names",
     "time_op",
     "training_flops",
+    "training_flops_per_token",
     "training_time",
     "weight_bytes",
 ]

@@ -29,7 +29,7 @@ FLOPs of one token that attends to ``T`` tokens (forward pass)::
 token is multiplied by (one multiply and one add each); ``4 L T d`` is attention's ``q k^T``
 and ``softmax(.) v`` (``2 T d`` each, per layer). This is the forward third of the
 ``6 N + 12 L T d`` of the PaLM paper (Chowdhery et al. 2022, arXiv:2204.02311, Appendix B),
-used by ``course_lib.gpt.training_flops_per_token`` and nanoGPT.
+used by :func:`training_flops_per_token` and nanoGPT.
 Kaplan et al. 2020 (arXiv:2001.08361, Table 1) write ``C_forward ~ 2N + 2 n_layer n_ctx
 d_attn``: their attention term is half of the ``4 L T d`` counted here. At GPT-3's
 ``T = 2048`` either is a few % of ``2N`` (``tests/test_hardware.py`` checks 3 %).
@@ -40,31 +40,30 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from course_lib.runtime.validation import check_int, check_real
+
 from .roofline import Operation
-from .shapes import ModelShape, matmul_parameter_count, parameter_count
+from .shapes import (
+    ModelShape,
+    check_shape,
+    matmul_parameter_count,
+    non_embedding_parameter_count,
+    parameter_count,
+)
 
 
 def _positive(name: str, value: float) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not (math.isfinite(value) and value > 0)
-    ):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    """``value`` as a float if it is a finite number > 0 (``check_real`` with a strict bound)."""
+    return check_real(name, value, minimum=0, strict=True)
 
 
-def _count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
-def _context(shape: ModelShape, context: int) -> int:
-    _count("context", context)
+def _context(shape: ModelShape, context: int, name: str = "context") -> int:
+    """``context`` as an int in ``1..shape.context_length``."""
+    check_shape(shape)
+    context = check_int(name, context, minimum=1)
     if context > shape.context_length:
         raise ValueError(
-            f"context {context} exceeds {shape.name or 'the model'}'s context_length "
+            f"{name} {context} exceeds {shape.name or 'the model'}'s context_length "
             f"{shape.context_length}: the model was not built to attend that far"
         )
     return context
@@ -77,9 +76,32 @@ def flops_per_token(shape: ModelShape, context: int) -> float:
     return 2.0 * matmul_parameter_count(shape) + 4.0 * shape.n_layer * T * shape.d_model
 
 
+def training_flops_per_token(shape: ModelShape, seq_len: int | None = None) -> int:
+    """FLOPs to train on one token (forward and backward) in a sequence of ``T = seq_len``
+    tokens (default: the context length ``C``), the estimate of the PaLM paper's Appendix B
+    (Chowdhery et al. 2022, arXiv:2204.02311) that nanoGPT's ``estimate_mfu`` uses:
+
+    .. math:: F = 6 N + 12 L T d.
+
+    ``N`` is :func:`~course_lib.hardware.shapes.non_embedding_parameter_count` (blocks and
+    final norm, biases and norm scales included, as nanoGPT counts them) plus the ``V d``
+    output matrix (the embedding lookups are not multiplications, the output layer is);
+    ``6 = 2`` (multiply and add) ``x 3`` (forward; backward to activations and to weights),
+    Kaplan et al. 2020's ``6 N`` (arXiv:2001.08361, Table 1); ``12 L T d`` is attention's
+    ``q k^T`` and weights-times-``v``, forward and backward, for each of the ``T`` tokens.
+
+    It differs from ``3 x`` :func:`flops_per_token` only by ``6`` FLOPs per bias and norm
+    parameter, which :func:`flops_per_token` does not count (they are not matrix products).
+    """
+    T = shape.context_length if seq_len is None else _context(shape, seq_len, "seq_len")
+    n = non_embedding_parameter_count(shape) + shape.vocab_size * shape.d_model
+    return 6 * n + 12 * shape.n_layer * T * shape.d_model
+
+
 def kv_cache_bytes_per_token(shape: ModelShape, bytes_per_value: float = 2) -> float:
     """Bytes the KV cache stores per token: ``2 (k and v) x L x H_kv x d_head x bytes``.
     Llama-2-7B in float16: ``2 * 32 * 32 * 128 * 2`` = 0.5 MiB per token."""
+    check_shape(shape)
     b = _positive("bytes_per_value", bytes_per_value)
     return 2.0 * shape.n_layer * shape.n_kv_head * shape.d_head * b
 
@@ -87,17 +109,23 @@ def kv_cache_bytes_per_token(shape: ModelShape, bytes_per_value: float = 2) -> f
 def kv_cache_bytes(
     shape: ModelShape, context: int, batch: int = 1, bytes_per_value: float = 2
 ) -> float:
-    """The KV cache of ``batch`` sequences of ``context`` tokens, in bytes."""
-    return (
-        _count("batch", batch)
-        * _context(shape, context)
-        * kv_cache_bytes_per_token(shape, bytes_per_value)
-    )
+    """The KV cache of ``batch`` sequences of ``context`` tokens, in bytes:
+    ``batch x context x`` :func:`kv_cache_bytes_per_token`."""
+    batch = check_int("batch", batch, minimum=1)
+    context = _context(shape, context)
+    return batch * context * kv_cache_bytes_per_token(shape, bytes_per_value)
 
 
 def weight_bytes(shape: ModelShape, bytes_per_param: float = 2) -> float:
     """Memory to hold every parameter: ``N x bytes_per_param`` (2 for float16/bfloat16)."""
     return parameter_count(shape) * _positive("bytes_per_param", bytes_per_param)
+
+
+def _kv_bytes(bytes_per_param: float, kv_bytes_per_value: float | None) -> float:
+    """Bytes per cached key or value: ``kv_bytes_per_value``, or ``bytes_per_param`` if None."""
+    if kv_bytes_per_value is None:
+        return _positive("bytes_per_param", bytes_per_param)
+    return _positive("kv_bytes_per_value", kv_bytes_per_value)
 
 
 @dataclass(frozen=True)
@@ -118,7 +146,9 @@ class StepEstimate:
 
     @property
     def bound(self) -> str:
-        return "memory" if self.memory_seconds >= self.compute_seconds else "compute"
+        if self.memory_seconds >= self.compute_seconds:
+            return "memory"
+        return "compute"
 
     @property
     def tokens_per_second(self) -> float:
@@ -133,13 +163,9 @@ class StepEstimate:
 def _estimate(
     flops: float, nbytes: float, peak_flops: float, bandwidth: float, tokens: int
 ) -> StepEstimate:
-    return StepEstimate(
-        flops,
-        nbytes,
-        flops / _positive("peak_flops", peak_flops),
-        nbytes / _positive("bandwidth", bandwidth),
-        tokens,
-    )
+    compute_seconds = flops / _positive("peak_flops", peak_flops)
+    memory_seconds = nbytes / _positive("bandwidth", bandwidth)
+    return StepEstimate(flops, nbytes, compute_seconds, memory_seconds, tokens)
 
 
 def decode_step_time(
@@ -159,13 +185,13 @@ def decode_step_time(
     weights are streamed from memory once per step *for the whole batch* (that is what
     batching buys), but every sequence reads its own KV cache. Activations are ignored (a few
     vectors of ``d`` per token). ``kv_bytes_per_value`` defaults to ``bytes_per_param``."""
-    _count("batch", batch)
-    kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
+    batch = check_int("batch", batch, minimum=1)
+    bpp = _positive("bytes_per_param", bytes_per_param)
+    kv = _kv_bytes(bpp, kv_bytes_per_value)
     flops = batch * flops_per_token(shape, context)
-    nbytes = matmul_parameter_count(shape) * _positive(
-        "bytes_per_param", bytes_per_param
-    ) + batch * kv_cache_bytes(shape, context, 1, kv)
-    return _estimate(flops, nbytes, peak_flops, bandwidth, batch)
+    weights = matmul_parameter_count(shape) * bpp
+    cache = batch * kv_cache_bytes(shape, context, 1, kv)
+    return _estimate(flops, weights + cache, peak_flops, bandwidth, batch)
 
 
 def prefill_time(
@@ -186,17 +212,17 @@ def prefill_time(
     so with 16-bit weights the intensity is about ``L_p`` FLOP/byte: a prompt longer than
     about the ridge point ``P / B_mem`` (~300 tokens on an H100) is compute-bound, unlike
     decoding."""
-    _count("batch", batch)
-    T = _context(shape, prompt_length)
-    kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
-    per_seq = (
-        T * 2.0 * matmul_parameter_count(shape)
-        + 4.0 * shape.n_layer * shape.d_model * T * (T + 1) / 2
-    )
-    nbytes = matmul_parameter_count(shape) * _positive(
-        "bytes_per_param", bytes_per_param
-    ) + batch * kv_cache_bytes(shape, T, 1, kv)
-    return _estimate(batch * per_seq, nbytes, peak_flops, bandwidth, batch * T)
+    batch = check_int("batch", batch, minimum=1)
+    T = _context(shape, prompt_length, "prompt_length")
+    bpp = _positive("bytes_per_param", bytes_per_param)
+    kv = _kv_bytes(bpp, kv_bytes_per_value)
+    n_mm = matmul_parameter_count(shape)
+    matmul_flops = T * 2.0 * n_mm
+    attention_flops = 4.0 * shape.n_layer * shape.d_model * T * (T + 1) / 2
+    flops = batch * (matmul_flops + attention_flops)
+    weights = n_mm * bpp
+    cache = batch * kv_cache_bytes(shape, T, 1, kv)
+    return _estimate(flops, weights + cache, peak_flops, bandwidth, batch * T)
 
 
 def decode_step_operations(
@@ -210,7 +236,8 @@ def decode_step_operations(
     """The operations of one decoding step (``batch`` sequences, each adding one token that
     attends to ``context`` cached tokens), each with its FLOPs and bytes, summed over layers:
 
-    * ``"attention projections"`` -- ``q, k, v`` and output: ``L (2 d^2 + 2 d H_kv d_head)`` weights;
+    * ``"attention projections"`` -- ``q, k, v`` and output:
+      ``L (2 d^2 + 2 d H_kv d_head)`` weights;
     * ``"MLP"`` -- ``L k d d_ff`` weights (``k = 3`` gated, else 2);
     * ``"unembedding"`` -- the ``V x d`` output layer;
     * ``"attention over the KV cache"`` -- ``q k^T`` and ``softmax(.) v``: ``4 L T d`` FLOPs
@@ -222,32 +249,32 @@ def decode_step_operations(
     ``2 H / (H_kv kv)`` whatever the batch (``H / H_kv`` in 16-bit: 1 without grouped-query
     attention). Like :func:`decode_step_time`, activations and the new token's cache write are
     ignored, so the FLOPs and bytes of the operations add up to the lumped step's exactly."""
-    _count("batch", batch)
+    batch = check_int("batch", batch, minimum=1)
     T = _context(shape, context)
     bpp = _positive("bytes_per_param", bytes_per_param)
-    kv = bpp if kv_bytes_per_value is None else _positive("kv_bytes_per_value", kv_bytes_per_value)
-    d, L = shape.d_model, shape.n_layer
+    kv = _kv_bytes(bpp, kv_bytes_per_value)
+    d = shape.d_model
+    L = shape.n_layer
     weights = {
         "attention projections": L * (2 * d * d + 2 * d * shape.kv_dim),
         "MLP": L * (3 if shape.gated_mlp else 2) * d * shape.d_ff,
         "unembedding": shape.vocab_size * d,
     }
     ops = [Operation(name, 2.0 * batch * n, float(n) * bpp) for name, n in weights.items()]
-    ops.append(
-        Operation(
-            "attention over the KV cache",
-            batch * 4.0 * L * T * d,
-            batch * T * kv_cache_bytes_per_token(shape, kv),
-        )
+    attention = Operation(
+        "attention over the KV cache",
+        batch * 4.0 * L * T * d,
+        batch * T * kv_cache_bytes_per_token(shape, kv),
     )
+    ops.append(attention)
     return tuple(ops)
 
 
 @dataclass(frozen=True)
 class OperationTimes:
-    """The per-operation roofline of one step: each operation's bound ``max(F_i / P, Q_i / B_mem)``
-    with the operations run one after the other, so ``seconds`` is their sum. ``tokens`` is
-    the tokens the step produces."""
+    """The per-operation roofline of one step: each operation's bound
+    ``max(F_i / P, Q_i / B_mem)`` with the operations run one after the other, so ``seconds``
+    is their sum. ``tokens`` is the tokens the step produces."""
 
     operations: tuple[Operation, ...]
     peak_flops: float
@@ -262,10 +289,13 @@ class OperationTimes:
 
     @property
     def bounds(self) -> tuple[str, ...]:
-        return tuple(
-            "memory" if op.bytes / self.bandwidth >= op.flops / self.peak_flops else "compute"
-            for op in self.operations
-        )
+        bounds = []
+        for op in self.operations:
+            if op.bytes / self.bandwidth >= op.flops / self.peak_flops:
+                bounds.append("memory")
+            else:
+                bounds.append("compute")
+        return tuple(bounds)
 
     @property
     def seconds(self) -> float:
@@ -288,9 +318,8 @@ class OperationTimes:
         for op in self.operations:
             if op.name == name:
                 return op
-        raise ValueError(
-            f"no operation {name!r}; have: {', '.join(op.name for op in self.operations)}"
-        )
+        names = ", ".join(op.name for op in self.operations)
+        raise ValueError(f"no operation {name!r}; have: {names}")
 
 
 def decode_step_time_by_operation(
@@ -314,15 +343,15 @@ def decode_step_time_by_operation(
         bytes_per_param=bytes_per_param,
         kv_bytes_per_value=kv_bytes_per_value,
     )
-    return OperationTimes(
-        ops, _positive("peak_flops", peak_flops), _positive("bandwidth", bandwidth), batch
-    )
+    peak = _positive("peak_flops", peak_flops)
+    bw = _positive("bandwidth", bandwidth)
+    return OperationTimes(ops, peak, bw, batch)
 
 
 def gemm_critical_batch(peak_flops: float, bandwidth: float, bytes_per_param: float = 2) -> float:
     """The batch at which a decode step's weight GEMMs become compute-bound: their intensity
-    ``2 B / bytes_per_param`` equals the ridge point ``P / B_mem``, so ``B = (P / B_mem) x
-    bytes_per_param / 2`` (the ridge point itself for 16-bit weights)."""
+    ``2 B / bytes_per_param`` equals the ridge point ``P / B_mem``, so
+    ``B = (P / B_mem) x bytes_per_param / 2`` (the ridge point itself for 16-bit weights)."""
     ridge = _positive("peak_flops", peak_flops) / _positive("bandwidth", bandwidth)
     return ridge * _positive("bytes_per_param", bytes_per_param) / 2
 
@@ -339,9 +368,10 @@ def fits_in_memory(
     """Whether the weights (:func:`weight_bytes`) and ``batch`` KV caches of ``context`` tokens
     fit in ``memory_bytes`` (activations and the runtime's own memory are ignored, so this is
     optimistic)."""
-    kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
+    memory = _positive("memory_bytes", memory_bytes)
+    kv = _kv_bytes(bytes_per_param, kv_bytes_per_value)
     need = weight_bytes(shape, bytes_per_param) + kv_cache_bytes(shape, context, batch, kv)
-    return need <= _positive("memory_bytes", memory_bytes)
+    return need <= memory
 
 
 def max_batch_in_memory(
@@ -354,7 +384,7 @@ def max_batch_in_memory(
 ) -> int:
     """The largest number of sequences of ``context`` tokens whose KV caches fit in
     ``memory_bytes`` next to the weights (0 if the weights alone do not fit)."""
-    kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
+    kv = _kv_bytes(bytes_per_param, kv_bytes_per_value)
     free = _positive("memory_bytes", memory_bytes) - weight_bytes(shape, bytes_per_param)
     return max(0, math.floor(free / kv_cache_bytes(shape, context, 1, kv)))
 
@@ -382,12 +412,14 @@ def critical_batch_size(
     a batch size. This is the *lumped* view (:func:`decode_step_time`); per operation, the
     weight GEMMs become compute-bound beyond :func:`gemm_critical_batch` whatever the KV
     cache does, while attention over the cache never does (:func:`decode_step_operations`)."""
-    kv = bytes_per_param if kv_bytes_per_value is None else kv_bytes_per_value
+    kv = _kv_bytes(bytes_per_param, kv_bytes_per_value)
     W = matmul_parameter_count(shape) * _positive("bytes_per_param", bytes_per_param)
     K = kv_cache_bytes(shape, context, 1, kv)
     ridge = _positive("peak_flops", peak_flops) / _positive("bandwidth", bandwidth)
     margin = flops_per_token(shape, context) / ridge - K
-    return W / margin if margin > 0 else math.inf
+    if margin > 0:
+        return W / margin
+    return math.inf
 
 
 def training_flops(n_params: float, n_tokens: float) -> float:
@@ -404,16 +436,16 @@ def training_time(flops: float, *, n_devices: int, peak_flops: float, utilisatio
     Gopher 32.5 %, Megatron-Turing NLG 30.2 %, PaLM 46.2 % (Chowdhery et al. 2022, "PaLM",
     arXiv:2204.02311, Table 3). Counting recomputed activations gives the larger *hardware*
     FLOPs utilisation (PaLM: 57.8 %)."""
-    if isinstance(utilisation, bool) or not (
-        isinstance(utilisation, (int, float)) and 0 < utilisation <= 1
-    ):
-        raise ValueError(f"utilisation must be in (0, 1], got {utilisation!r}")
-    return _positive("flops", flops) / (
-        _count("n_devices", n_devices) * _positive("peak_flops", peak_flops) * utilisation
-    )
+    utilisation = check_real("utilisation", utilisation, minimum=0, maximum=1)
+    if utilisation == 0:
+        raise ValueError("utilisation must be > 0 and <= 1, got 0.0")
+    n_devices = check_int("n_devices", n_devices, minimum=1)
+    rate = n_devices * _positive("peak_flops", peak_flops) * utilisation
+    return _positive("flops", flops) / rate
 
 
 def energy_per_token(power_watts: float, seconds_per_token: float) -> float:
     """Joules per token, ``E = P t`` (watts x seconds). With a batch, ``seconds_per_token``
     is the step time divided by the tokens the step produces."""
-    return _positive("power_watts", power_watts) * _positive("seconds_per_token", seconds_per_token)
+    power = _positive("power_watts", power_watts)
+    return power * _positive("seconds_per_token", seconds_per_token)

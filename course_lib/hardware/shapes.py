@@ -13,15 +13,10 @@ with the numbers they must reproduce (see ``tests/test_hardware.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from course_lib.runtime.validation import check_choice, check_int
 
 NORMS = ("layernorm", "rmsnorm")
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"ModelShape.{name} must be a positive int, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,24 +56,24 @@ class ModelShape:
 
     def __post_init__(self) -> None:
         for name in ("n_layer", "d_model", "n_head", "vocab_size", "context_length"):
-            _positive_int(name, getattr(self, name))
+            value = check_int(f"ModelShape.{name}", getattr(self, name), minimum=1)
+            object.__setattr__(self, name, value)
         if self.d_model % self.n_head:
             raise ValueError(
                 f"ModelShape.d_model ({self.d_model}) must be divisible by n_head ({self.n_head})"
             )
         if self.n_kv_head is None:
             object.__setattr__(self, "n_kv_head", self.n_head)
-        elif (
-            _positive_int("n_kv_head", self.n_kv_head) > self.n_head or self.n_head % self.n_kv_head
-        ):
+        n_kv_head = check_int("ModelShape.n_kv_head", self.n_kv_head, minimum=1)
+        object.__setattr__(self, "n_kv_head", n_kv_head)
+        if self.n_head % n_kv_head:
             raise ValueError(
-                f"ModelShape.n_kv_head ({self.n_kv_head}) must divide n_head ({self.n_head}): "
+                f"ModelShape.n_kv_head ({n_kv_head}) must divide n_head ({self.n_head}): "
                 "each key/value head serves a group of query heads"
             )
         if self.d_ff is None:
             object.__setattr__(self, "d_ff", 4 * self.d_model)
-        else:
-            _positive_int("d_ff", self.d_ff)
+        object.__setattr__(self, "d_ff", check_int("ModelShape.d_ff", self.d_ff, minimum=1))
         for name in (
             "tied_embeddings",
             "gated_mlp",
@@ -88,13 +83,12 @@ class ModelShape:
             "lm_head_bias",
         ):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(
+                raise TypeError(
                     f"ModelShape.{name} must be True or False, got {getattr(self, name)!r}"
                 )
-        if self.norm not in NORMS:
-            raise ValueError(
-                f"ModelShape.norm must be one of {', '.join(NORMS)}, got {self.norm!r}"
-            )
+        check_choice("ModelShape.norm", self.norm, NORMS)
+        if not isinstance(self.name, str):
+            raise TypeError(f"ModelShape.name must be a string, got {self.name!r}")
 
     @property
     def d_head(self) -> int:
@@ -107,35 +101,84 @@ class ModelShape:
         return self.n_kv_head * self.d_head
 
 
+def check_shape(shape: object) -> ModelShape:
+    """``shape`` if it is a :class:`ModelShape`; else a ``TypeError`` that says how to get one."""
+    if not isinstance(shape, ModelShape):
+        raise TypeError(
+            f"shape must be a ModelShape (a GPTConfig gives one as cfg.shape), "
+            f"got {type(shape).__name__}"
+        )
+    return shape
+
+
 def parameter_breakdown(shape: ModelShape) -> dict[str, int]:
-    """Parameters by part: ``embedding`` (``V d``), ``positions`` (``C d`` if learned),
-    ``attention`` (``L (2 d^2 + 2 d kv_dim)`` plus biases), ``mlp`` (``L k d d_ff`` with
-    ``k = 3`` gated else ``2``, plus biases), ``norms`` (``2 L + 1`` of them), ``lm_head``
-    (``V d`` (+ ``V``) if untied, else 0)."""
-    d, L, kv = shape.d_model, shape.n_layer, shape.kv_dim
+    """Parameters by part, in closed form.
+
+    With ``b = 1`` if ``shape.bias`` else 0, ``kv = H_kv d_head`` and ``k = 3`` for a gated
+    MLP else 2:
+
+    * ``embedding`` -- ``V d`` (the token embedding);
+    * ``positions`` -- ``C d`` if the positions are learned, else 0;
+    * ``attention`` -- ``L (2 d^2 + 2 d kv + b (2 d + 2 kv))``: the ``q`` and output
+      projections ``d x d``, the ``k`` and ``v`` projections ``d x kv``, and their biases;
+    * ``mlp`` -- ``L (k d d_ff + b ((k - 1) d_ff + d))``;
+    * ``norms`` -- ``2 L + 1`` normalisations of ``d`` (RMSNorm, or LayerNorm without shift)
+      or ``2 d`` (LayerNorm with shift) parameters each;
+    * ``lm_head`` -- ``V d`` (plus ``V`` with ``lm_head_bias``) if untied, else 0.
+    """
+    shape = check_shape(shape)
+    d = shape.d_model
+    L = shape.n_layer
+    kv = shape.kv_dim
     b = int(shape.bias)
-    per_norm = d * (2 if shape.norm == "layernorm" and shape.norm_bias else 1)
-    mlp_mats = 3 if shape.gated_mlp else 2
-    mlp_bias = b * ((2 if shape.gated_mlp else 1) * shape.d_ff + d)
-    head = (
-        0
-        if shape.tied_embeddings
-        else shape.vocab_size * d + int(shape.lm_head_bias) * shape.vocab_size
-    )
+    if shape.norm == "layernorm" and shape.norm_bias:
+        per_norm = 2 * d
+    else:
+        per_norm = d
+    mlp_matrices = 3 if shape.gated_mlp else 2
+    mlp_bias = b * ((mlp_matrices - 1) * shape.d_ff + d)
+    if shape.tied_embeddings:
+        head = 0
+    else:
+        head = shape.vocab_size * d + int(shape.lm_head_bias) * shape.vocab_size
+    if shape.learned_positions:
+        positions = shape.context_length * d
+    else:
+        positions = 0
     return {
         "embedding": shape.vocab_size * d,
-        "positions": shape.context_length * d if shape.learned_positions else 0,
+        "positions": positions,
         "attention": L * (2 * d * d + 2 * d * kv + b * (2 * d + 2 * kv)),
-        "mlp": L * (mlp_mats * d * shape.d_ff + mlp_bias),
+        "mlp": L * (mlp_matrices * d * shape.d_ff + mlp_bias),
         "norms": (2 * L + 1) * per_norm,
         "lm_head": head,
     }
 
 
 def parameter_count(shape: ModelShape) -> int:
-    """Total trainable parameters ``N``: the sum of :func:`parameter_breakdown`. For a
-    GPT with ``d_ff = 4 d`` and no biases this is ``12 L d^2 + V d (+ C d)`` up to the norms."""
+    """Total trainable parameters ``N``: the sum of :func:`parameter_breakdown`.
+
+    For the course's GPT (``GPTConfig``, LayerNorms and Dense biases following ``bias``,
+    ``b = 1`` or 0) this is
+
+    .. math::
+
+        N = V d + C d + L \\big[2 (1 + b) d + 4 d^2 + 4 b d + 2 d\\, d_{ff} + b (d_{ff} + d)\\big]
+          + (1 + b) d + [\\text{untied}] (V d + b V),
+
+    and ``parameter_count(cfg.shape) == GPT(cfg).count_params()``. For ``d_ff = 4 d`` the
+    blocks hold about ``12 L d^2``.
+    """
     return sum(parameter_breakdown(shape).values())
+
+
+def non_embedding_parameter_count(shape: ModelShape) -> int:
+    """``N`` without the token and position embeddings and without an untied output layer:
+    the blocks and the final normalisation, the way Kaplan et al. 2020 (arXiv:2001.08361)
+    count model size. For a GPT without biases and ``d_ff = 4 d`` this is
+    ``L (12 d^2 + 2 d) + d``, about ``12 L d^2``."""
+    parts = parameter_breakdown(shape)
+    return parts["attention"] + parts["mlp"] + parts["norms"]
 
 
 def matmul_parameter_count(shape: ModelShape) -> int:
@@ -143,36 +186,11 @@ def matmul_parameter_count(shape: ModelShape) -> int:
     matrices and the ``V x d`` unembedding (tied or not). Embedding look-ups, biases and norms
     are excluded (a look-up moves a row, it does not multiply). ``2 x`` this is the
     matrix-multiply FLOPs per token, and these are the weights a decode step must stream."""
-    d, L = shape.d_model, shape.n_layer
+    shape = check_shape(shape)
+    d = shape.d_model
     attention = 2 * d * d + 2 * d * shape.kv_dim
     mlp = (3 if shape.gated_mlp else 2) * d * shape.d_ff
-    return L * (attention + mlp) + shape.vocab_size * d
-
-
-def from_gpt_config(cfg: Any) -> ModelShape:
-    """The :class:`ModelShape` of ``course_lib.gpt``'s ``GPT(cfg)``, read from the
-    attributes of ``cfg`` only (no import): learned positions, LayerNorms whose shift and
-    the Dense biases follow ``cfg.bias``, an untied head with a bias when ``cfg.bias``.
-    Then ``parameter_count(from_gpt_config(cfg)) == GPT(cfg).count_params()``."""
-    try:
-        d_ff = cfg.d_ff if cfg.d_ff is not None else 4 * cfg.d_model
-        return ModelShape(
-            n_layer=cfg.n_layer,
-            d_model=cfg.d_model,
-            n_head=cfg.n_head,
-            vocab_size=cfg.vocab_size,
-            context_length=cfg.context_length,
-            d_ff=d_ff,
-            tied_embeddings=cfg.tie_weights,
-            bias=cfg.bias,
-            norm="layernorm",
-            norm_bias=cfg.bias,
-            learned_positions=True,
-            lm_head_bias=cfg.bias and not cfg.tie_weights,
-            name=getattr(cfg, "name", "") or "GPTConfig",
-        )
-    except AttributeError as e:
-        raise ValueError(f"from_gpt_config needs a GPTConfig-like object ({e})") from None
+    return shape.n_layer * (attention + mlp) + shape.vocab_size * d
 
 
 # Published configurations. Sources are cited where each count is tested.
@@ -185,7 +203,12 @@ GPT2_SMALL = ModelShape(
     context_length=1024,
 )
 GPT3_175B = ModelShape(
-    name="GPT-3 175B", n_layer=96, d_model=12288, n_head=96, vocab_size=50257, context_length=2048
+    name="GPT-3 175B",
+    n_layer=96,
+    d_model=12288,
+    n_head=96,
+    vocab_size=50257,
+    context_length=2048,
 )
 LLAMA2_7B = ModelShape(
     name="Llama-2-7B",
