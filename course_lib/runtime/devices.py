@@ -17,6 +17,8 @@ import warnings
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
+from course_lib.runtime.validation import check_int
+
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGY_KINDS = ("default", "one_device", "mirrored", "multi_worker")
 PRECISION_ENV = "COURSE_PRECISION"
@@ -59,37 +61,34 @@ def parse_tf_config(text: str | None) -> int:
     except json.JSONDecodeError as e:
         raise ValueError(f"TF_CONFIG is not valid JSON ({e}): {text[:80]!r}") from None
     cluster = cfg.get("cluster", {}) if isinstance(cfg, dict) else None
-    hosts = (
-        [cluster.get(r, []) for r in ("chief", "worker")] if isinstance(cluster, dict) else [None]
-    )
+    if not isinstance(cluster, dict):
+        raise ValueError(f"TF_CONFIG needs a 'cluster' object, got {text[:60]!r}")
+    hosts = [cluster.get("chief", []), cluster.get("worker", [])]
     if not all(isinstance(h, list) for h in hosts):
         raise ValueError(
             f"TF_CONFIG needs cluster.worker as a list of 'host:port', got {text[:60]!r}"
         )
-    return max(sum(map(len, hosts)), 1)
+    return max(len(hosts[0]) + len(hosts[1]), 1)
 
 
 def _gpu_memory(models: list[str]) -> list[int | None]:
     """Memory per TF GPU from ``nvidia-smi``, trusted only if its GPU names equal TF's models
     in order (CUDA and nvidia-smi may number GPUs differently); else ``None`` each."""
+    unknown: list[int | None] = [None] * len(models)
     exe = shutil.which("nvidia-smi")
-    cmd = [exe or "", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"]
+    if exe is None:
+        return unknown
+    cmd = [exe, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"]
     try:
-        out = (
-            subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=10).stdout
-            if exe
-            else ""
-        )
-        smi = [
-            (n.strip(), int(float(mib)) * 1024**2)
-            for n, mib in (r.rsplit(",", 1) for r in out.split("\n") if r)
-        ]
+        out = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=10).stdout
+        rows = [line.rsplit(",", 1) for line in out.splitlines() if line.strip()]
+        names = [name.strip() for name, _ in rows]
+        memory = [int(float(mib)) * 1024**2 for _, mib in rows]  # nvidia-smi reports MiB
     except (OSError, ValueError, subprocess.SubprocessError):
-        smi = []
-    same = (
-        bool(smi) and [n for n, _ in smi] == models and not os.environ.get("CUDA_VISIBLE_DEVICES")
-    )
-    return [b for _, b in smi] if same else [None] * len(models)
+        return unknown
+    if names != models or os.environ.get("CUDA_VISIBLE_DEVICES"):
+        return unknown
+    return memory
 
 
 def _cpu_model() -> str:
@@ -131,11 +130,14 @@ def explain_strategy(hw: HardwareDescription) -> tuple[str, str]:
     n = len(hw.gpus)
     if hw.num_workers > 1:
         return "multi_worker", f"TF_CONFIG names {hw.num_workers} workers"
-    if n >= 1:
-        return ("mirrored", f"{n} GPUs: one replica each") if n > 1 else ("one_device", "one GPU")
-    return "default", "no GPU: TensorFlow's default strategy" + (
-        " (TPUs are not driven here)" if hw.tpus else ""
-    )
+    if n > 1:
+        return "mirrored", f"{n} GPUs: one replica each"
+    if n == 1:
+        return "one_device", "one GPU"
+    reason = "no GPU: TensorFlow's default strategy"
+    if hw.tpus:
+        reason += " (TPUs are not driven here)"
+    return "default", reason
 
 
 def choose_strategy_kind(hw: HardwareDescription) -> str:
@@ -147,7 +149,8 @@ def choose_strategy_kind(hw: HardwareDescription) -> str:
 def explain_precision(hw: HardwareDescription, override: str | None = None) -> tuple[str, str]:
     """``(policy, reason)``; see :func:`choose_precision`."""
     if override is not None:
-        if (key := str(override).strip().lower()) not in PRECISIONS:
+        key = str(override).strip().lower()
+        if key not in PRECISIONS:
             raise ValueError(
                 f"Unknown precision policy {override!r} (argument or ${PRECISION_ENV}). "
                 f"Valid: {', '.join(PRECISIONS)}"
@@ -195,9 +198,13 @@ def make_strategy(
     import tensorflow as tf
 
     if kind == "one_device":
-        return tf.distribute.OneDeviceStrategy(
-            devices[0] if devices else "/cpu:0" if hw and not hw.gpus else "/gpu:0"
-        )
+        if devices:
+            device = devices[0]
+        elif hw is not None and not hw.gpus:
+            device = "/cpu:0"
+        else:
+            device = "/gpu:0"
+        return tf.distribute.OneDeviceStrategy(device)
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy(devices)
     if kind == "multi_worker":
@@ -209,8 +216,7 @@ def split_cpu(n: int) -> None:
     """Split the physical CPU into ``n`` logical devices (for ``MirroredStrategy`` demos).
     Call it before anything runs on TensorFlow; again with the same ``n`` it does nothing;
     a different ``n`` once TF is initialised raises ``RuntimeError`` (restart the process)."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    n = check_int("n", n, minimum=1)
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -219,7 +225,8 @@ def split_cpu(n: int) -> None:
             cpu, [tf.config.LogicalDeviceConfiguration()] * n
         )
     except RuntimeError as e:
-        if (have := len(tf.config.list_logical_devices("CPU"))) != n:
+        have = len(tf.config.list_logical_devices("CPU"))
+        if have != n:
             raise RuntimeError(
                 f"Cannot split the CPU into {n} logical devices: TensorFlow is already initialised "
                 f"with {have}. Restart the kernel/process and call split_cpu({n}) first."
@@ -290,11 +297,8 @@ def report_dict(setup_or_hw: RuntimeSetup | HardwareDescription | None = None) -
         hw = HardwareDescription(list_devices(), workers)
     if setup:
         precision, precision_why = setup.precision, setup.precision_reason
-        kind, kind_why, replicas = (
-            setup.strategy_kind,
-            setup.strategy_reason,
-            setup.strategy.num_replicas_in_sync,
-        )
+        kind, kind_why = setup.strategy_kind, setup.strategy_reason
+        replicas = setup.strategy.num_replicas_in_sync
     else:
         try:
             precision, precision_why = explain_precision(hw, precision_override_from_env())
@@ -302,14 +306,18 @@ def report_dict(setup_or_hw: RuntimeSetup | HardwareDescription | None = None) -
             errors.append(str(e))
             precision, precision_why = explain_precision(hw)
         kind, kind_why = explain_strategy(hw)
-        replicas = (
-            max(len(hw.gpus), 1) * hw.num_workers if kind in ("mirrored", "multi_worker") else 1
-        )
+        replicas = 1
+        if kind in ("mirrored", "multi_worker"):
+            replicas = max(len(hw.gpus), 1) * hw.num_workers
     try:
         profile = "{0.name} ({0.description})".format(config.get_profile())
     except ValueError as e:
         profile = None
         errors.append(str(e))
+    if tf.test.is_built_with_xla():
+        xla = "built with XLA (jit_compile=True)"
+    else:
+        xla = "not built with XLA"
     return {
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
@@ -318,9 +326,7 @@ def report_dict(setup_or_hw: RuntimeSetup | HardwareDescription | None = None) -
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "xla": "built with XLA (jit_compile=True)"
-        if tf.test.is_built_with_xla()
-        else "not built with XLA",
+        "xla": xla,
         "devices": [asdict(d) for d in hw.devices],
         "num_workers": hw.num_workers,
         "precision": precision,
