@@ -1,4 +1,6 @@
-"""pytest runs in the `ci` profile: quiet, the smallest sizes (the README lists each notebook's measured time).
+"""pytest runs in the `ci` profile: quiet, the smallest sizes.
+
+The README lists each notebook's measured time per profile.
 
 Set here, before any test or notebook kernel starts, so both inherit it. A maintainer can
 still run another profile on purpose: COURSE_PROFILE=student pytest chapters

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_module(*args: str, **env: str) -> subprocess.CompletedProcess:
-    """``python -m course_lib *args`` in a fresh interpreter, with the course's variables cleared."""
+    """``python -m course_lib *args`` in a fresh interpreter, the course's variables cleared."""
     clean = {
         k: v for k, v in os.environ.items() if not k.startswith("COURSE_") and k != "TF_CONFIG"
     }

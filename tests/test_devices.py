@@ -1,4 +1,4 @@
-"""course_lib.runtime.devices: choices are tested on fake hardware; runtime functions on this CPU."""
+"""course_lib.runtime.devices: choices tested on fake hardware, runtime functions on this CPU."""
 
 from __future__ import annotations
 
@@ -313,7 +313,8 @@ def test_mirrored_over_two_logical_cpus_has_two_replicas_in_a_fresh_process():
         split_cpu(2)  # same count again: no-op
         strategy = make_strategy("mirrored", devices=["/cpu:0", "/cpu:1"])
         ids = strategy.run(lambda: tf.distribute.get_replica_context().replica_id_in_sync_group + 1)
-        print("replicas", strategy.num_replicas_in_sync, "sum", int(strategy.reduce("SUM", ids, axis=None)))
+        total = int(strategy.reduce("SUM", ids, axis=None))
+        print("replicas", strategy.num_replicas_in_sync, "sum", total)
         split_cpu(2)  # still a no-op after initialisation
         try:
             split_cpu(3)
@@ -330,7 +331,8 @@ def test_multi_worker_strategy_without_cluster_is_a_single_worker_in_a_fresh_pro
         import tensorflow as tf
         from course_lib.runtime.devices import make_strategy
         strategy = make_strategy("multi_worker")
-        print(isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy), strategy.num_replicas_in_sync)
+        is_multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        print(is_multi_worker, strategy.num_replicas_in_sync)
     """)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["True", "1"]

@@ -42,7 +42,9 @@ def test_every_output_checked_cell_has_a_recorded_reference_output():
     for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
         for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
             source = "".join(cell.get("source", ""))
-            if cell["cell_type"] == "code" and source.lstrip().startswith("# NBVAL_CHECK_OUTPUT"):
-                if "expected_output" not in cell.get("metadata", {}):
-                    missing.append(f"{path.relative_to(ROOT)} cell {i}")
+            tagged = cell["cell_type"] == "code" and source.lstrip().startswith(
+                "# NBVAL_CHECK_OUTPUT"
+            )
+            if tagged and "expected_output" not in cell.get("metadata", {}):
+                missing.append(f"{path.relative_to(ROOT)} cell {i}")
     assert not missing, f"run tools/record_expected_outputs.py on: {missing}"

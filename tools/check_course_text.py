@@ -51,7 +51,7 @@ OUTSIDE_MARKERS = (
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem: where (file, cell index or None), what kind, and a message that says what to do."""
+    """One problem: where (file, cell index or None), what kind, and a message saying what to do."""
 
     path: str
     cell: int | None
@@ -137,7 +137,7 @@ def github_anchor(heading: str) -> str:
 
 
 def anchors(doc: Document) -> set[str]:
-    """Every anchor a link into ``doc`` may use: heading ids, and explicit ``id``/``name`` attributes."""
+    """Every anchor a link into ``doc`` may use: heading ids, ``id`` and ``name`` attributes."""
     found: set[str] = set()
     for _, text in doc.blocks:
         plain = without_code(text)
@@ -321,9 +321,10 @@ def check_chapter_refs(doc: Document, root: Path = ROOT) -> list[Finding]:
                                 doc.path,
                                 cell,
                                 "chapter",
-                                f"'{m.group(0).strip()}': no chapter {n} exists yet; name it as part "
-                                f"of the course plan (link ../../README.md#chapters) so the sentence "
-                                f"stays true when it lands",
+                                f"'{m.group(0).strip()}': no chapter {n} exists yet; "
+                                "name it as part of the course plan "
+                                "(link ../../README.md#chapters) so the sentence "
+                                "stays true when it lands",
                             )
                         )
                 if m.group(3) and len(numbers) == 1 and numbers[0] in chapters:
@@ -356,13 +357,13 @@ def errata_rows(root: Path = ROOT) -> dict[str, str]:
         for m in re.finditer(r"^(##)\s+(E\d+)\b.*$", text, re.MULTILINE)
     ]
     rows = {}
-    for (start, name), nxt in zip(heads, heads[1:] + [(len(text), "")]):
+    for (start, name), nxt in zip(heads, [*heads[1:], (len(text), "")], strict=True):
         rows[name] = text[start : nxt[0]]
     return rows
 
 
 def check_errata(docs: list[Document], root: Path = ROOT) -> list[Finding]:
-    """Cited errata exist; every erratum shows where the course corrects it; nothing points outside."""
+    """Cited errata exist; each erratum shows where the course fixes it; nothing points outside."""
     rows = errata_rows(root)
     out = []
     if not rows:
@@ -390,7 +391,8 @@ def check_errata(docs: list[Document], root: Path = ROOT) -> list[Finding]:
                             doc.path,
                             cell,
                             "errata",
-                            f"mentions {name} without linking it: write [erratum {name}](../errata.md#{name})",
+                            f"mentions {name} without linking it: "
+                            f"write [erratum {name}](../errata.md#{name})",
                         )
                     )
             for marker in OUTSIDE_MARKERS:
@@ -516,8 +518,9 @@ def measured_table_findings(doc: Document) -> list[Finding]:
                             doc.path,
                             cell,
                             "measured",
-                            f"the table {header.strip()[:60]!r} holds measurements but its section does not "
-                            f"say on what machine and date (YYYY-MM-DD) they were measured",
+                            f"the table {header.strip()[:60]!r} holds measurements but its "
+                            "section does not say on what machine and date (YYYY-MM-DD) "
+                            "they were measured",
                         )
                     )
     return out
@@ -548,8 +551,8 @@ def prose_number_findings(doc: Document, pinned_extra: set[float] | None = None)
                             doc.path,
                             cell,
                             "measured",
-                            "measured figures must say on what machine and on what date (YYYY-MM-DD) "
-                            "they were measured",
+                            "measured figures must say on what machine and on what date "
+                            "(YYYY-MM-DD) they were measured",
                         )
                     )
                 continue

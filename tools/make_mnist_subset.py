@@ -68,7 +68,7 @@ def count_duplicates(x: np.ndarray) -> int:
 
 
 def split_balanced_test(y: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(train, test)``: exactly ``n_test`` test examples of every class, the rest train."""
+    """Indices ``(train, test)``: exactly ``n_test`` test examples per class, the rest train."""
     rng = np.random.default_rng(seed)
     train, test = [], []
     for c in np.unique(y):

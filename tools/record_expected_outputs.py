@@ -4,7 +4,7 @@ Notebooks are committed without outputs; the text a tagged cell must print is st
 metadata under "expected_output", and `conftest.py` hands it to nbval, which then compares
 it with what the cell prints under `pytest` (ci profile). Run this after changing such a cell:
 
-    COURSE_PROFILE=ci python tools/record_expected_outputs.py chapters/00_getting_started/00_getting_started.ipynb
+    COURSE_PROFILE=ci python tools/record_expected_outputs.py chapters/00_getting_started/*.ipynb
 
 It executes the notebook in a fresh kernel (in its own folder), keeps only the stdout of the
 tagged cells, and writes the notebook back without any outputs or execution counts.
@@ -34,7 +34,7 @@ def record(path: Path) -> int:
         executed, timeout=600, resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     tagged = 0
-    for cell, ran in zip(original.cells, executed.cells):
+    for cell, ran in zip(original.cells, executed.cells, strict=True):
         if cell.cell_type != "code":
             continue
         cell.outputs, cell.execution_count = [], None

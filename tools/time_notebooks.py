@@ -1,7 +1,9 @@
 """Time chapter notebooks from a fresh kernel, one at a time, and print the figures with the
 machine and the date, ready to paste into a notebook's header or the README.
 
-Usage:  python tools/time_notebooks.py [--profile ci|student|full] [--keep DIR] [NB ...]   (default: every chapter)
+Usage:  python tools/time_notebooks.py [--profile ci|student|full] [--keep DIR] [NB ...]
+
+(without NB: every chapter)
 
 Each notebook runs with ``jupyter nbconvert --to notebook --execute`` in a new kernel (kernel
 start and imports included), its output written to a temporary file and thrown away. Wall-clock
@@ -118,10 +120,9 @@ def main(argv: list[str]) -> int:
         )
         failed += not ok
         name = nb.resolve().relative_to(ROOT / "chapters").as_posix()
-        print(
-            f"| `{name}` | `{args.profile}` | {wall:.0f} s{'' if ok else ' (FAILED)'} | {cpu:.0f} s | {load:.2f} |",
-            flush=True,
-        )
+        status = "" if ok else " (FAILED)"
+        row = f"| `{name}` | `{args.profile}` | {wall:.0f} s{status} | {cpu:.0f} s | {load:.2f} |"
+        print(row, flush=True)
     return 1 if failed else 0
 
 
