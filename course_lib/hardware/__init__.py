@@ -15,6 +15,8 @@ Modules (importing this package does not import TensorFlow; the benchmarks do, l
 * ``cost_model`` -- FLOPs per token (forward; training ``6 N + 12 L T d``), KV cache, decode and prefill time bounds (lumped, and per
   operation: weight GEMMs vs attention), critical batch, what fits in memory, training FLOPs
   ``6 N D``, training time, energy per token.
+* ``serving``    -- :func:`serving_estimate`: chapter 07's cost of serving a model to many
+  users (GPUs per replica, users that fit, tokens/s, energy, cost per conversation).
 """
 
 from .cost_model import (
@@ -64,6 +66,7 @@ from .roofline import (
     ridge_point,
     roofline_curve,
 )
+from .serving import ServingEstimate, serving_estimate
 from .shapes import (
     GPT2_SMALL,
     GPT3_175B,
@@ -94,6 +97,7 @@ __all__ = [
     "Operation",
     "OperationTimes",
     "RooflineCheck",
+    "ServingEstimate",
     "StepEstimate",
     "Timing",
     "attainable_flops",
@@ -126,6 +130,7 @@ __all__ = [
     "ridge_point",
     "roofline_check",
     "roofline_curve",
+    "serving_estimate",
     "spec_names",
     "time_op",
     "training_flops",
