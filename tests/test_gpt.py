@@ -21,11 +21,13 @@ from course_lib.gpt import (
     make_optimizer,
     make_task,
     next_token_loss,
-    non_embedding_parameter_count,
-    parameter_count,
     sample_next,
     top_k_filter,
     top_p_filter,
+)
+from course_lib.hardware import (
+    non_embedding_parameter_count,
+    parameter_count,
     training_flops_per_token,
 )
 from course_lib.training import TrainConfig, Trainer
@@ -73,13 +75,13 @@ def test_parameter_formula_equals_count_params(fields):
         **{**dict(vocab_size=11, context_length=12, n_layer=2, n_head=2, d_model=16), **fields}
     )
     model = GPT(cfg)
-    assert parameter_count(cfg) == model.count_params()
+    assert parameter_count(cfg.shape) == model.count_params()
     blocks = sum(
         v.numpy().size
         for v in model.trainable_variables
         if "block_" in v.path or "final_norm" in v.path
     )
-    assert non_embedding_parameter_count(cfg) == blocks
+    assert non_embedding_parameter_count(cfg.shape) == blocks
 
 
 def test_baby_gpt_has_the_parameter_count_of_the_closed_form_by_hand():
@@ -90,10 +92,10 @@ def test_baby_gpt_has_the_parameter_count_of_the_closed_form_by_hand():
         + 4 * (4 * 128 + 4 * 128**2 + 4 * 128 + 2 * 128 * 512 + 512 + 128)
         + 2 * 128
     )
-    assert parameter_count(cfg) == by_hand == 809_856
+    assert parameter_count(cfg.shape) == by_hand == 809_856
     assert (
-        training_flops_per_token(cfg)
-        == 6 * (non_embedding_parameter_count(cfg) + 65 * 128) + 12 * 4 * 64 * 128
+        training_flops_per_token(cfg.shape)
+        == 6 * (non_embedding_parameter_count(cfg.shape) + 65 * 128) + 12 * 4 * 64 * 128
     )
 
 
@@ -142,10 +144,48 @@ def test_wrong_tokens_raise_clear_errors(tiny):
         tiny(random_tokens((5,)))
     with pytest.raises(TypeError, match="integer token ids"):
         tiny(np.zeros((1, 3), np.float32))
-    with pytest.raises(ValueError, match="max_new_tokens"):
-        generate(tiny, [1, 2], -1)
-    with pytest.raises(ValueError, match="temperature"):
-        generate(tiny, [1, 2], 3, temperature=-0.5)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kwargs", "error", "message"),
+    [
+        ([], {}, ValueError, "prompt_tokens is empty"),
+        (np.zeros((2, 0), np.int32), {}, ValueError, "prompt_tokens is empty"),
+        ([[1, 2], [3]], {}, ValueError, "rectangular"),
+        (np.array([True, False]), {}, TypeError, "integer token ids, got dtype bool"),
+        ([1.0, 2.0], {}, TypeError, "integer token ids"),
+        ([1, 11], {}, ValueError, r"ids in 0\.\.10"),
+        (np.ones((1, 2, 3), np.int32), {}, ValueError, r"shape \(B, T\)"),
+        (7, {}, ValueError, r"shape \(B, T\)"),
+        ([1, 2], {"max_new_tokens": -1}, ValueError, "max_new_tokens must be an integer >= 0"),
+        ([1, 2], {"max_new_tokens": True}, TypeError, "max_new_tokens must be an integer"),
+        ([1, 2], {"max_new_tokens": 2.5}, TypeError, "max_new_tokens must be an integer"),
+        ([1, 2], {"temperature": -0.5}, ValueError, "temperature must be >= 0"),
+        ([1, 2], {"temperature": float("nan")}, ValueError, "temperature must be a finite"),
+        ([1, 2], {"temperature": True}, TypeError, "temperature must be a real number"),
+        ([1, 2], {"top_k": 0}, ValueError, "top_k must be an integer >= 1"),
+        ([1, 2], {"top_k": 2.0}, TypeError, "top_k must be an integer"),
+        ([1, 2], {"top_p": 0.0}, ValueError, r"top_p must be in \(0, 1\]"),
+        ([1, 2], {"top_p": 1.5}, ValueError, r"top_p must be in \(0, 1\]"),
+        ([1, 2], {"seed": -1}, ValueError, "seed must be an integer >= 0"),
+        ([1, 2], {"seed": False}, TypeError, "seed must be an integer"),
+    ],
+)
+def test_generate_rejects_bad_inputs_naming_the_argument(tiny, prompt, kwargs, error, message):
+    kwargs = {"max_new_tokens": 3, **kwargs}
+    with pytest.raises(error, match=message):
+        generate(tiny, prompt, jit_compile=False, **kwargs)
+
+
+def test_generate_refuses_to_sample_from_nan_logits():
+    keras.utils.set_random_seed(0)
+    model = GPT(TINY)
+    model.token_embedding.embeddings.assign(
+        tf.fill(model.token_embedding.embeddings.shape, float("nan"))
+    )
+    for use_cache in (True, False):
+        with pytest.raises(ValueError, match="NaN or \\+inf logits"):
+            generate(model, [1, 2], 3, use_cache=use_cache, jit_compile=False)
 
 
 # --------------------------------------------------------------------------- key/value cache
@@ -268,18 +308,28 @@ def test_temperature_zero_is_the_argmax_and_a_small_temperature_approaches_it():
 
 
 def test_sampler_settings_out_of_range_raise_clear_errors():
-    with pytest.raises(ValueError, match="top_k must be an int >= 1"):
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
         top_k_filter(LOGITS, 0)
-    with pytest.raises(ValueError, match=r"top_p must be a number in \(0, 1\]"):
+    with pytest.raises(TypeError, match="k must be an integer"):
+        top_k_filter(LOGITS, None)
+    with pytest.raises(ValueError, match=r"top_p must be in \(0, 1\]"):
         top_p_filter(LOGITS, 0.0)
-    with pytest.raises(ValueError, match=r"top_p must be a number in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"top_p must be in \(0, 1\]"):
         sample_next(LOGITS, top_p=1.5)
-    with pytest.raises(ValueError, match="temperature must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
         sample_next(LOGITS, temperature=-1.0)
     with pytest.raises(ValueError, match="greedy"):
         apply_temperature(LOGITS, 0)
     with pytest.raises(ValueError, match=r"\(B, V\)"):
         sample_next(LOGITS[0])
+    with pytest.raises(TypeError, match="floating point"):
+        sample_next(tf.constant([[1, 2, 3]]))
+    with pytest.raises(ValueError, match="NaN"):
+        sample_next(tf.constant([[0.0, float("nan"), 1.0]]))
+    with pytest.raises(ValueError, match="-inf everywhere"):
+        sample_next(tf.constant([[-np.inf, -np.inf]]))
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        sample_next(LOGITS, seed=1.5)
 
 
 # --------------------------------------------------------------------------- training
@@ -297,9 +347,8 @@ def test_optimizer_decays_matrices_but_not_biases_or_layer_norms():
     optimizer.apply(
         [tf.zeros_like(v) for v in model.trainable_variables], model.trainable_variables
     )
-    for old, v in zip(
-        before, model.trainable_variables
-    ):  # zero gradient: only the decay moves weights
+    # zero gradient: only the decay moves weights
+    for old, v in zip(before, model.trainable_variables, strict=True):
         factor = 1 - 0.1 * 0.5 if len(v.shape) == 2 else 1.0
         np.testing.assert_allclose(v.numpy(), factor * old, rtol=1e-6, err_msg=v.path)
 
@@ -374,10 +423,57 @@ def test_weighted_loss_scores_only_positions_with_weight_one_and_evaluate_counts
         lm_loss_fn(model)((tf.constant(x), tf.constant(y), tf.constant(w[:, :4])), False)
 
 
-# --------------------------------------------------------------------------- batched greedy completions
-def test_greedy_completions_of_prompts_of_different_lengths_equal_generate_row_by_row_until_the_stop_token(
-    tiny,
-):
+def numpy_token_cross_entropy(model, batches):
+    """Sum and count of -log softmax(logits)[y] over scored positions, in float64 NumPy."""
+    total, count = 0.0, 0.0
+    for batch in batches:
+        x, y = batch[0], batch[1]
+        w = batch[2] if len(batch) == 3 else np.ones(x.shape)
+        logits = model(x).numpy().astype(np.float64)  # (B, T, V)
+        shifted = logits - logits.max(-1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+        ce = -np.take_along_axis(log_p, y[..., None], -1)[..., 0]  # (B, T)
+        total += float((ce * w).sum())
+        count += float(np.sum(w))
+    return total, count
+
+
+def test_evaluate_and_the_task_give_the_per_token_mean_of_an_independent_numpy_computation():
+    keras.utils.set_random_seed(4)
+    model = GPT(GPTConfig(vocab_size=13, context_length=8, n_layer=1, n_head=2, d_model=16))
+    rng = np.random.default_rng(1)
+    batches = []
+    for rows in (3, 2, 4):  # batches of different sizes, rows with different weights
+        x = rng.integers(0, 13, (rows, 8)).astype(np.int32)
+        y = rng.integers(0, 13, (rows, 8)).astype(np.int32)
+        w = (rng.random((rows, 8)) < 0.6).astype(np.float32)
+        batches.append((x, y, w))
+    total, count = numpy_token_cross_entropy(model, batches)
+    result = evaluate(model, batches)
+    assert result["loss"] == pytest.approx(total / count, rel=1e-5)
+    assert result["bits_per_token"] == pytest.approx(total / count / math.log(2), rel=1e-5)
+    # the task hands the loop (sum, count) per batch, which it adds up
+    task = make_task(model, keras.optimizers.Adam(1e-3))
+    sums = [task.evaluate(tuple(tf.constant(a) for a in b)) for b in batches]
+    assert all(isinstance(v["loss"], tuple) and len(v["loss"]) == 2 for v in sums)
+    loss_sum = sum(float(v["loss"][0]) for v in sums)
+    loss_count = sum(float(v["loss"][1]) for v in sums)
+    assert loss_count == count
+    assert loss_sum == pytest.approx(total, rel=1e-5)
+    bits_sum = sum(float(v["bits_per_token"][0]) for v in sums)
+    assert bits_sum == pytest.approx(total / math.log(2), rel=1e-5)
+    # unweighted batches score every position
+    plain = [(b[0], b[1]) for b in batches]
+    total, count = numpy_token_cross_entropy(model, plain)
+    assert count == 9 * 8
+    assert evaluate(model, plain)["loss"] == pytest.approx(total / count, rel=1e-5)
+    with pytest.raises(ValueError, match="no batches"):
+        evaluate(model, [])
+
+
+# ------------------------------------------------------------------- batched greedy completions
+def test_greedy_completions_of_prompts_of_different_lengths_equal_generate_row_by_row(tiny):
+    """... until the stop token."""
     from course_lib.gpt import greedy_completions
 
     n_new = 6
@@ -405,7 +501,7 @@ def test_greedy_completions_of_prompts_of_different_lengths_equal_generate_row_b
             jit_compile=jit_compile,
         )
         assert len(got) == len(prompts)
-        for g, e in zip(got, expected):
+        for g, e in zip(got, expected, strict=True):
             assert g.dtype == np.int32 and g.ndim == 1
             np.testing.assert_array_equal(g, e)
     assert greedy_completions(tiny, [], stop_token=0, max_new_tokens=3) == []
@@ -427,18 +523,19 @@ def test_greedy_completions_raise_clear_errors_for_too_long_empty_or_bad_prompts
         greedy_completions(tiny, [np.array([], np.int32)], stop_token=0, max_new_tokens=2)
     with pytest.raises(ValueError, match="non-empty 1-D"):
         greedy_completions(tiny, [random_tokens((2, 3))], stop_token=0, max_new_tokens=2)
-    with pytest.raises(ValueError, match="stop_token must be a token id"):
+    with pytest.raises(ValueError, match="stop_token must be an integer >= 0 and <= 10"):
         greedy_completions(tiny, [np.array([1])], stop_token=TINY.vocab_size, max_new_tokens=2)
-    with pytest.raises(ValueError, match="max_new_tokens must be an int"):
+    with pytest.raises(ValueError, match="max_new_tokens must be an integer >= 0"):
         greedy_completions(tiny, [np.array([1])], stop_token=0, max_new_tokens=-1)
-    with pytest.raises(ValueError, match="ids in 0..10"):
+    with pytest.raises(ValueError, match=r"ids in 0\.\.10"):
         greedy_completions(tiny, [np.array([1, 99])], stop_token=0, max_new_tokens=2)
 
 
 # --------------------------------------------------------------------------- weight tying
 def test_tied_output_layer_gives_a_never_seen_token_a_gradient_but_unused_positions_none(tiny):
-    """Chapter 6, part 2: a character that is never an input nor a target still has its embedding
-    row trained through the tied output layer; position rows beyond the trained length get no gradient."""
+    """Chapter 6, part 2: a character that is never an input nor a target still has its
+    embedding row trained through the tied output layer; position rows beyond the trained
+    length get no gradient."""
     x = random_tokens((4, 8), vocab_size=TINY.vocab_size - 1)  # token V-1 never occurs ...
     y = random_tokens(
         (4, 8), vocab_size=TINY.vocab_size - 1, seed=1
@@ -455,9 +552,10 @@ def test_tied_output_layer_gives_a_never_seen_token_a_gradient_but_unused_positi
     )  # positions 8..C-1 unused
 
 
-# --------------------------------------------------------------------------- the benchmark's recipes
+# ------------------------------------------------------------------------ the benchmark's recipes
 def test_benchmark_course_recipe_is_the_student_recipe_of_chapter_6_part_1():
-    """benchmarks/gpt_shakespeare.py --recipes course must train exactly what 06/01 calls the course recipe."""
+    """benchmarks/gpt_shakespeare.py --recipes course must train exactly what 06/01 calls the
+    course recipe."""
     import importlib.util
     import json
     import re

@@ -7,7 +7,8 @@ Modules (read in this order):
 * :mod:`~course_lib.gpt.model`    -- causal self-attention, MLP, block, :class:`GPT`
   (with the prefill / decode-step methods of a key/value cache).
 * :mod:`~course_lib.gpt.loss`     -- the next-token loss, :func:`make_task` for the
-  course's :class:`~course_lib.training.Trainer`, nanoGPT's AdamW settings, :func:`evaluate`.
+  course's :class:`~course_lib.training.Trainer` (validation per token, as (sum, count) by
+  :func:`token_loss_sum`), nanoGPT's AdamW settings, :func:`evaluate` without a trainer.
 * :mod:`~course_lib.gpt.sampling` -- temperature, top-k, top-p, the draw.
 * :mod:`~course_lib.gpt.generate` -- :func:`generate` with or without the cache;
   :func:`incremental_logits` to check the cache against the full model;
@@ -15,9 +16,10 @@ Modules (read in this order):
 
 Training and sampling the baby GPT (random ``x`` here; windows of a text in practice)::
 
-    model = GPT(GPTConfig(vocab_size=65, context_length=64))      # inside strategy.scope()
+    model = GPT(GPTConfig(vocab_size=65, context_length=64))  # inside strategy.scope()
     task = make_task(model, make_optimizer(model, 1e-3))
-    Trainer(task, TrainConfig(epochs=1, steps_per_epoch=2000, jit_compile=True)).fit(ds)  # ds: (x, y) (B, T)
+    # ds: batches (x, y), token ids (B, T) each
+    Trainer(task, TrainConfig(steps=2000, jit_compile=True)).fit(ds)
     tokens = generate(model, prompt, max_new_tokens=200, temperature=0.8, top_k=20)
 """
 
@@ -25,10 +27,12 @@ from course_lib.gpt.config import GPTConfig
 from course_lib.gpt.generate import generate, greedy_completions, incremental_logits
 from course_lib.gpt.loss import (
     evaluate,
+    lm_eval_fn,
     lm_loss_fn,
     make_optimizer,
     make_task,
     next_token_loss,
+    token_loss_sum,
     uniform_loss,
     weighted_next_token_loss,
 )
@@ -55,11 +59,13 @@ __all__ = [
     "generate",
     "greedy_completions",
     "incremental_logits",
+    "lm_eval_fn",
     "lm_loss_fn",
     "make_optimizer",
     "make_task",
     "next_token_loss",
     "sample_next",
+    "token_loss_sum",
     "top_k_filter",
     "top_p_filter",
     "uniform_loss",

@@ -43,7 +43,8 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib.gpt.model import GPT, check_tokens
-from course_lib.gpt.sampling import check_temperature, check_top_k, check_top_p, draw
+from course_lib.gpt.sampling import INT32_MAX, check_temperature, check_top_k, check_top_p, draw
+from course_lib.runtime.validation import check_int
 
 
 def _compiled(model: GPT, name: str, builder: Callable, jit_compile: bool) -> Callable:
@@ -111,7 +112,8 @@ def _uncached_features(
     model: GPT, buffer: tf.Tensor, n: tf.Tensor, window: int | None
 ) -> tf.Tensor:
     """Features ``(B, d)`` at position ``n`` from the model run on the last ``min(n + 1, C)``
-    tokens ``..n``; ``window`` (static, for XLA) pads the run to a fixed length, else it is exact."""
+    tokens ``..n``; ``window`` (static, for XLA) pads the run to a fixed length, else it is
+    exact."""
     start = tf.maximum(0, n + 1 - model.cfg.context_length)
     size = window if window is not None else n + 1 - start
     h = model.features(tf.slice(buffer, [0, start], [-1, size]))  # (B, size, d)
@@ -133,59 +135,69 @@ def _build_loop(model: GPT, jit_compile: bool):
     ):
         B, t0 = tf.shape(prompt)[0], prompt.shape[1]
         total = t0 + max_new_tokens
-        buffer = tf.pad(prompt, [[0, 0], [0, max_new_tokens]])  # (B, T_0 + N)
-        all_logits = tf.zeros(
-            [B, max_new_tokens if return_logits else 0, cfg.vocab_size]
-        )  # (B, N, V)
+        # (B, T_0 + N)
+        buffer = tf.pad(prompt, [[0, 0], [0, max_new_tokens]])
+        # (B, N, V)
+        all_logits = tf.zeros([B, max_new_tokens if return_logits else 0, cfg.vocab_size])
+        # carry: the logits so far and whether any of them was NaN or +inf
+        carry = (all_logits, tf.constant(False))
         rows = tf.range(B)
 
-        def emit(n, h, buffer, all_logits):  # features at position n -> draw token n + 1
+        def emit(n, h, buffer, carry):
+            # features at position n -> draw token n + 1
+            all_logits, nonfinite = carry
             i = n + 1 - t0  # index of the new token
             logits = model.to_logits(h)  # (B, V)
-            token = draw(
-                logits, temperature, top_k, top_p, tf.stack([seed, tf.cast(i, tf.int64)])
-            )  # (B,)
-            buffer = tf.tensor_scatter_nd_update(
-                buffer, tf.stack([rows, tf.fill([B], n + 1)], -1), token
-            )
+            bad = tf.math.is_nan(logits) | tf.equal(logits, np.inf)
+            nonfinite = nonfinite | tf.reduce_any(bad)
+            token_seed = tf.stack([seed, tf.cast(i, tf.int64)])
+            token = draw(logits, temperature, top_k, top_p, token_seed)  # (B,)
+            where = tf.stack([rows, tf.fill([B], n + 1)], -1)
+            buffer = tf.tensor_scatter_nd_update(buffer, where, token)
             if return_logits:
-                all_logits = tf.tensor_scatter_nd_update(
-                    all_logits, tf.stack([rows, tf.fill([B], i)], -1), logits
-                )
-            return buffer, all_logits
+                at = tf.stack([rows, tf.fill([B], i)], -1)
+                all_logits = tf.tensor_scatter_nd_update(all_logits, at, logits)
+            return buffer, (all_logits, nonfinite)
 
         if use_cache:
-            _, buffer, all_logits = _feed_cached(model, buffer, t0, total - 1, emit, all_logits)
-            return buffer, all_logits
+            _, buffer, carry = _feed_cached(model, buffer, t0, total - 1, emit, carry)
+            return buffer, carry
         window = min(total - 1, cfg.context_length) if jit_compile else None
-        buffer, all_logits = emit(
-            t0 - 1,
-            _uncached_features(model, buffer, tf.constant(t0 - 1), window),
-            buffer,
-            all_logits,
-        )
+        first = _uncached_features(model, buffer, tf.constant(t0 - 1), window)
+        buffer, carry = emit(t0 - 1, first, buffer, carry)
 
-        def body(n, buffer, all_logits):
-            return (
-                n + 1,
-                *emit(n, _uncached_features(model, buffer, n, window), buffer, all_logits),
-            )
+        def body(n, buffer, carry):
+            features = _uncached_features(model, buffer, n, window)
+            return (n + 1, *emit(n, features, buffer, carry))
 
-        _, buffer, all_logits = tf.while_loop(
-            lambda n, *_: n < total - 1, body, (tf.constant(t0), buffer, all_logits)
+        _, buffer, carry = tf.while_loop(
+            lambda n, *_: n < total - 1, body, (tf.constant(t0), buffer, carry)
         )
-        return buffer, all_logits
+        return buffer, carry
 
     return loop
 
 
 def _as_batch(tokens, model: GPT, name: str) -> tf.Tensor:
-    tokens = np.asarray(tokens) if not tf.is_tensor(tokens) else tokens
-    if len(tokens.shape) == 1:
+    """``tokens`` ``(T,)`` or ``(B, T)`` as an int32 batch ``(B, T)`` with ``T >= 1``."""
+    if not tf.is_tensor(tokens):
+        try:
+            tokens = np.asarray(tokens)
+        except ValueError as error:
+            raise ValueError(
+                f"{name} must be a rectangular array of token ids (rows of equal length): {error}"
+            ) from None
+        if tokens.dtype == object:
+            raise ValueError(f"{name} must be a rectangular array of token ids, got ragged rows")
+    shape = tuple(tokens.shape)
+    if len(shape) in (1, 2) and shape[-1] == 0:
+        raise ValueError(
+            f"{name} is empty (shape {shape}): generation continues a prompt, so it needs at "
+            "least one token (start from a newline id, for instance)"
+        )
+    if len(shape) == 1:
         tokens = tokens[None]
-    check_tokens(tokens, model.cfg, name, max_length=np.iinfo(np.int32).max)
-    if tokens.shape[1] < 1:
-        raise ValueError(f"{name} needs at least one token, got shape {tuple(tokens.shape)}")
+    check_tokens(tokens, model.cfg, name, max_length=INT32_MAX)
     return tf.cast(tokens, tf.int32)
 
 
@@ -210,35 +222,38 @@ def generate(
     the context length). ``return_logits=True`` also returns the logits each token was drawn
     from, ``(B, max_new_tokens, V)`` float32. The prompt may be longer than ``C`` (only its
     last ``C`` tokens are read).
+
+    Raises ``ValueError`` for an empty prompt, token ids outside ``0..V-1``, a prompt of rank
+    other than 1 or 2, settings out of range (``temperature < 0``, ``top_k < 1``, ``top_p``
+    outside ``(0, 1]``, a negative seed or ``max_new_tokens``), and when the model's logits
+    are NaN or ``+inf`` (the tokens would be meaningless); ``TypeError`` for non-integer ids
+    or settings (``bool`` included).
     """
     prompt = _as_batch(prompt_tokens, model, "prompt_tokens")
-    if (
-        isinstance(max_new_tokens, bool)
-        or not isinstance(max_new_tokens, (int, np.integer))
-        or max_new_tokens < 0
-    ):
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    temperature, top_k, top_p = (
-        check_temperature(temperature),
-        check_top_k(top_k),
-        check_top_p(top_p),
-    )
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    max_new_tokens = check_int("max_new_tokens", max_new_tokens, minimum=0)
+    temperature = check_temperature(temperature)
+    top_k = check_top_k(top_k)
+    top_p = check_top_p(top_p)
+    seed = check_int("seed", seed, minimum=0)
     if max_new_tokens == 0:
         empty = tf.zeros([prompt.shape[0], 0, model.cfg.vocab_size])
         return (prompt, empty) if return_logits else prompt
     loop = _compiled(model, "generate", _build_loop, jit_compile)
-    tokens, logits = loop(
+    tokens, (logits, nonfinite) = loop(
         prompt,
         int(max_new_tokens),
         bool(use_cache),
         bool(return_logits),
         tf.constant(temperature, tf.float32),
-        tf.constant(top_k if top_k is not None else np.iinfo(np.int32).max, tf.int32),
+        tf.constant(top_k if top_k is not None else INT32_MAX, tf.int32),
         tf.constant(1.0 if top_p is None else top_p, tf.float32),
         tf.constant(seed, tf.int64),
     )
+    if bool(nonfinite):
+        raise ValueError(
+            "the model produced NaN or +inf logits (are its weights finite?): the sampled "
+            "tokens would be meaningless"
+        )
     return (tokens, logits) if return_logits else tokens
 
 
@@ -277,14 +292,7 @@ def incremental_logits(
     """
     tokens = _as_batch(tokens, model, "tokens")
     T = tokens.shape[1]
-    if (
-        isinstance(prompt_length, bool)
-        or not isinstance(prompt_length, (int, np.integer))
-        or not 1 <= prompt_length <= T
-    ):
-        raise ValueError(
-            f"prompt_length must be an int in 1..{T} (the number of tokens), got {prompt_length!r}"
-        )
+    prompt_length = check_int("prompt_length", prompt_length, minimum=1, maximum=T)
     return _compiled(model, "incremental", _build_incremental, jit_compile)(
         tokens, int(prompt_length)
     )
@@ -345,17 +353,9 @@ def greedy_completions(
     exceeds the context length ``C``, or if ``stop_token`` is not a token id.
     """
     cfg = model.cfg
-    for name, value, low in (
-        ("max_new_tokens", max_new_tokens, 0),
-        ("batch_size", batch_size, 1),
-        ("stop_token", stop_token, 0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    if stop_token >= cfg.vocab_size:
-        raise ValueError(
-            f"stop_token must be a token id in 0..{cfg.vocab_size - 1}, got {stop_token}"
-        )
+    max_new_tokens = check_int("max_new_tokens", max_new_tokens, minimum=0)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    stop_token = check_int("stop_token", stop_token, minimum=0, maximum=cfg.vocab_size - 1)
     rows = [np.asarray(p.numpy() if tf.is_tensor(p) else p) for p in prompts]
     for i, p in enumerate(rows):
         if p.ndim != 1 or p.size == 0:

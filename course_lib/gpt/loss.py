@@ -8,6 +8,11 @@ sequence is the mean cross-entropy of the next token over its ``T`` positions, i
           \\qquad \\text{bits per token} = \\ell / \\ln 2.
 
 A model that knows nothing scores ``ln V`` nats (uniform over the ``V`` tokens).
+
+Training minimises the mean over the batch of these per-sequence losses. Validation instead
+reports the mean per scored *token* over the whole split: :func:`token_loss_sum` returns a
+batch's ``(sum of token losses, number of scored tokens)``, the training loop sums both over
+batches and replicas and divides once, so a sequence with more scored tokens weighs more.
 """
 
 from __future__ import annotations
@@ -16,17 +21,19 @@ import math
 from collections.abc import Iterable
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from course_lib.gpt.model import GPT, check_tokens
+from course_lib.runtime.validation import check_int
 from course_lib.training import Objective, Task
 
 LN_2 = math.log(2.0)
 
 
 def next_token_loss(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-    """Mean over positions of ``-log softmax(logits)[y]``: logits ``(B, T, V)``, y ``(B, T)`` -> ``(B,)`` nats."""
+    """Mean over positions of ``-log softmax(logits)[y]``.
+
+    ``logits`` ``(B, T, V)``, ``y`` ``(B, T)`` int -> ``(B,)`` nats."""
     per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=y, logits=tf.cast(logits, tf.float32)
     )  # (B, T)
@@ -34,10 +41,11 @@ def next_token_loss(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
 
 
 def weighted_next_token_loss(logits: tf.Tensor, y: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
-    """Weighted mean over positions: ``sum_t w_t CE_t / sum_t w_t``, ``(B,)`` nats (0 for a row of zero weights).
+    """Weighted mean over positions, ``sum_t w_t CE_t / sum_t w_t``: ``(B,)`` nats, 0 for a
+    row whose weights are all zero.
 
-    ``weight`` ``(B, T)``: 1 where a position's next token is scored, 0 where it is not (the source
-    part of a translation pair, padding after the end of a text)."""
+    ``weight`` ``(B, T)``: 1 where a position's next token is scored, 0 where it is not (the
+    source part of a translation pair, padding after the end of a text)."""
     per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=y, logits=tf.cast(logits, tf.float32)
     )  # (B, T)
@@ -65,7 +73,8 @@ def _split(model: GPT, batch) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
             and tuple(x.shape) != tuple(t.shape)
         ):
             raise ValueError(
-                f"x and {name} must have the same shape (B, T), got {tuple(x.shape)} and {tuple(t.shape)}"
+                f"x and {name} must have the same shape (B, T), "
+                f"got {tuple(x.shape)} and {tuple(t.shape)}"
             )
     return x, y, weight
 
@@ -79,21 +88,54 @@ def lm_loss_fn(model: GPT):
     def loss_fn(batch, training: bool):
         x, y, weight = _split(model, batch)
         logits = model(x, training=training)  # (B, T, V)
-        loss = (
-            next_token_loss(logits, y)
-            if weight is None
-            else weighted_next_token_loss(logits, y, weight)
-        )  # (B,)
+        if weight is None:
+            loss = next_token_loss(logits, y)
+        else:
+            loss = weighted_next_token_loss(logits, y, weight)
+        # (B,)
         return loss, {"bits_per_token": loss / LN_2}
 
     return loss_fn
 
 
+def token_loss_sum(model: GPT, batch) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(sum_t w_t CE_t, sum_t w_t)`` over every position of a batch, in inference mode.
+
+    ``CE_t = -log softmax(logits_t)[y_t]`` in nats, ``w_t`` the weight of position ``t``
+    (1 everywhere for a batch ``(x, y)``). Two float32 scalars: summed over batches (and
+    replicas), their ratio is the exact mean cross-entropy per scored token, whatever the
+    number of scored positions in each sequence."""
+    x, y, weight = _split(model, batch)
+    per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=y, logits=tf.cast(model(x, training=False), tf.float32)
+    )  # (B, T)
+    if weight is None:
+        weight = tf.ones_like(per_token)
+    weight = tf.cast(weight, tf.float32)
+    return tf.reduce_sum(per_token * weight), tf.reduce_sum(weight)
+
+
+def lm_eval_fn(model: GPT):
+    """``eval_fn(batch) -> {"loss": (sum, count), "bits_per_token": (sum, count)}`` for a
+    :class:`~course_lib.training.Task`: :func:`token_loss_sum`, so ``Trainer.evaluate``
+    reports the mean per scored token (nats, and bits)."""
+
+    def eval_fn(batch):
+        total, count = token_loss_sum(model, batch)
+        return {"loss": (total, count), "bits_per_token": (total / LN_2, count)}
+
+    return eval_fn
+
+
 def make_task(model: GPT, optimizer: keras.optimizers.Optimizer) -> Task:
-    """One objective ``"loss"`` (mean next-token cross-entropy, nats; metric ``bits_per_token``)
-    for :class:`course_lib.training.Trainer`; validation reports the same two, without dropout."""
+    """One objective ``"loss"`` (the mean next-token cross-entropy of each sequence, nats;
+    metric ``bits_per_token``) for :class:`course_lib.training.Trainer`. Validation reports
+    ``loss`` and ``bits_per_token`` per scored *token* over the whole validation set
+    (:func:`lm_eval_fn`), without dropout."""
     return Task(
-        objectives=[Objective("loss", lm_loss_fn(model), model, optimizer)], models={"gpt": model}
+        objectives=[Objective("loss", lm_loss_fn(model), model, optimizer)],
+        models={"gpt": model},
+        eval_fn=lm_eval_fn(model),
     )
 
 
@@ -123,21 +165,19 @@ def make_optimizer(
 
 def evaluate(model: GPT, batches: Iterable) -> dict[str, float]:
     """Mean ``loss`` (nats) and ``bits_per_token`` per *scored token* over all of ``batches``
-    (a ``tf.data.Dataset`` or any iterable of ``(x, y)`` or ``(x, y, weight)``), in inference mode.
+    (a ``tf.data.Dataset`` or any iterable of ``(x, y)`` or ``(x, y, weight)``), in inference
+    mode: the sums of :func:`token_loss_sum` over the batches, divided.
 
-    Every scored position counts once, so with
-    :func:`course_lib.data.lm_eval_dataset` (padding weighted 0) this is the exact cross-entropy
-    of the whole split. (``Trainer.evaluate`` instead averages per-sequence means, which differs
-    only when sequences have different numbers of scored tokens.)"""
+    ``Trainer.evaluate`` on a task from :func:`make_task` computes the same numbers (the same
+    function, summed by the loop); this one needs no trainer. With
+    :func:`course_lib.data.lm_eval_dataset` (padding weighted 0) it is the exact cross-entropy
+    of the whole split."""
     total, count = 0.0, 0.0
     for batch in batches:
-        x, y, weight = _split(model, tuple(tf.convert_to_tensor(b) for b in batch))
-        per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
-            labels=y, logits=tf.cast(model(x, training=False), tf.float32)
-        )  # (B, T)
-        weight = tf.ones_like(per_token) if weight is None else tf.cast(weight, tf.float32)
-        total += float(tf.reduce_sum(per_token * weight))
-        count += float(tf.reduce_sum(weight))
+        batch = tuple(tf.convert_to_tensor(b) for b in batch)
+        batch_total, batch_count = token_loss_sum(model, batch)
+        total += float(batch_total)
+        count += float(batch_count)
     if not count:
         raise ValueError("evaluate() got no batches (or no position with weight > 0)")
     return {"loss": total / count, "bits_per_token": total / count / LN_2}
@@ -145,10 +185,4 @@ def evaluate(model: GPT, batches: Iterable) -> dict[str, float]:
 
 def uniform_loss(vocab_size: int) -> float:
     """``ln V``: the loss, in nats, of predicting every token with probability ``1 / V``."""
-    if (
-        isinstance(vocab_size, bool)
-        or not isinstance(vocab_size, (int, np.integer))
-        or vocab_size < 1
-    ):
-        raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
-    return math.log(vocab_size)
+    return math.log(check_int("vocab_size", vocab_size, minimum=1))

@@ -179,7 +179,7 @@ class MLP(keras.layers.Layer):
 
     def build(self, input_shape) -> None:
         self.fc.build(input_shape)
-        self.proj.build(tuple(input_shape[:-1]) + (self.fc.units,))
+        self.proj.build((*input_shape[:-1], self.fc.units))
 
     def call(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         y = self.proj(self.fc(x))  # (B, T, d_ff) -> (B, T, d)
@@ -203,7 +203,8 @@ class Block(keras.layers.Layer):
         return x + self.mlp(self.ln_2(x), training=training)  # (B, T, d)
 
     def prefill(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        """``call`` in inference mode, also returning the attention's ``k, v`` ``(B, H, T, d_head)``."""
+        """``call`` in inference mode, also returning the attention's ``k, v``, each
+        ``(B, H, T, d_head)``."""
         y, k, v = self.attn.prefill(self.ln_1(x))
         x = x + y  # (B, T, d)
         return x + self.mlp(self.ln_2(x)), k, v

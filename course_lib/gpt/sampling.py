@@ -22,13 +22,18 @@ uniforms come from the Philox generator, which gives the same numbers with and w
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import tensorflow as tf
 
+from course_lib.runtime.validation import check_int, check_real
+
+INT32_MAX = int(np.iinfo(np.int32).max)
+
 
 def _check_logits(logits) -> tf.Tensor:
+    """``logits`` as float32 ``(B, V)``, or a clear error. Eager values are checked too: NaN
+    or ``+inf`` is refused (the argmax of a NaN row is meaningless), and so is a row that is
+    ``-inf`` everywhere (no token left to draw)."""
     logits = tf.convert_to_tensor(logits)
     if logits.shape.rank != 2:
         raise ValueError(
@@ -37,39 +42,34 @@ def _check_logits(logits) -> tf.Tensor:
         )
     if not logits.dtype.is_floating:
         raise TypeError(f"logits must be floating point, got {logits.dtype.name}")
-    return tf.cast(logits, tf.float32)
+    logits = tf.cast(logits, tf.float32)
+    if hasattr(logits, "numpy"):
+        values = logits.numpy()
+        if np.any(np.isnan(values) | (values == np.inf)):
+            raise ValueError("logits contain NaN or +inf: no distribution to sample from")
+        if values.size and np.any(np.all(values == -np.inf, axis=-1)):
+            raise ValueError("a row of logits is -inf everywhere: no token has probability > 0")
+    return logits
 
 
 def check_temperature(temperature: float) -> float:
-    """``temperature`` as a float ``>= 0``, or a clear error."""
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, (int, float, np.number))
-        or not math.isfinite(float(temperature))
-        or temperature < 0
-    ):
-        raise ValueError(
-            f"temperature must be a finite number >= 0 (0 = greedy argmax), got {temperature!r}"
-        )
-    return float(temperature)
+    """``temperature`` as a float ``>= 0`` (``0`` = greedy argmax), or a clear error."""
+    return check_real("temperature", temperature, minimum=0.0)
 
 
 def check_top_k(k: int | None) -> int | None:
     """``k`` as an int ``>= 1`` or ``None`` (no top-k), or a clear error."""
-    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
-        raise ValueError(f"top_k must be an int >= 1 or None, got {k!r}")
-    return None if k is None else int(k)
+    return None if k is None else check_int("top_k", k, minimum=1, maximum=INT32_MAX)
 
 
 def check_top_p(p: float | None) -> float | None:
     """``p`` as a float in ``(0, 1]`` or ``None`` (no nucleus filter), or a clear error."""
-    if p is not None and (
-        isinstance(p, bool)
-        or not isinstance(p, (int, float, np.number))
-        or not 0.0 < float(p) <= 1.0
-    ):
-        raise ValueError(f"top_p must be a number in (0, 1] or None, got {p!r}")
-    return None if p is None else float(p)
+    if p is None:
+        return None
+    p = check_real("top_p", p, minimum=0.0)
+    if p == 0.0 or p > 1.0:
+        raise ValueError(f"top_p must be in (0, 1] (1 keeps every token), got {p}")
+    return p
 
 
 def apply_temperature(logits, temperature: float) -> tf.Tensor:
@@ -106,9 +106,7 @@ def filter_logits(logits: tf.Tensor, top_k: tf.Tensor, top_p: tf.Tensor) -> tf.T
 def top_k_filter(logits, k: int) -> tf.Tensor:
     """Keep the ``k`` largest logits of each row (ties with the ``k``-th are kept), the rest
     ``-inf``: ``(B, V) -> (B, V)``. ``k >= V`` keeps everything."""
-    k = check_top_k(k)
-    if k is None:
-        raise ValueError("top_k must be an int >= 1, got None")
+    k = check_int("k", k, minimum=1, maximum=INT32_MAX)
     return filter_logits(_check_logits(logits), tf.constant(k, tf.int32), tf.constant(1.0))
 
 
@@ -116,18 +114,16 @@ def top_p_filter(logits, p: float) -> tf.Tensor:
     """Keep the smallest set of most likely tokens whose probability ``softmax(logits)``
     sums to ``>= p`` (always at least the most likely one), the rest ``-inf``:
     ``(B, V) -> (B, V)``. ``p = 1`` keeps everything."""
-    p = check_top_p(p)
     if p is None:
-        raise ValueError("top_p must be a number in (0, 1], got None")
+        raise TypeError("p must be a number in (0, 1], got None")
+    p = check_top_p(p)
     logits = _check_logits(logits)
     return filter_logits(logits, tf.shape(logits)[-1], tf.constant(p, tf.float32))
 
 
 def _seed_pair(seed) -> tf.Tensor:
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        if seed < 0:
-            raise ValueError(f"seed must be an int >= 0 or a (2,) int tensor, got {seed!r}")
-        return tf.constant([int(seed), 0], tf.int64)
+    if not tf.is_tensor(seed) and not isinstance(seed, np.ndarray):
+        return tf.constant([check_int("seed", seed, minimum=0), 0], tf.int64)
     seed = tf.convert_to_tensor(seed)
     if seed.shape != (2,) or not seed.dtype.is_integer:
         raise ValueError(f"seed must be an int >= 0 or a (2,) int tensor, got {seed!r}")
@@ -171,7 +167,7 @@ def sample_next(
     return draw(
         logits,
         tf.constant(temperature, tf.float32),
-        tf.constant(top_k if top_k is not None else np.iinfo(np.int32).max, tf.int32),
+        tf.constant(top_k if top_k is not None else INT32_MAX, tf.int32),
         tf.constant(1.0 if top_p is None else top_p, tf.float32),
         _seed_pair(seed),
     )
