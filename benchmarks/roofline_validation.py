@@ -1,18 +1,21 @@
-"""Does the roofline predict this machine? Predicted vs measured time of matvec, matmul and a GPT decode step.
+"""Does the roofline predict this machine? Predicted vs measured time of matvec, matmul and a GPT
+decode step.
 
 The roofline model says an operation of ``F`` FLOPs that must move ``Q`` bytes takes at least
 ``max(F / P, Q / B_mem)`` seconds on a machine with peak rate ``P`` and memory bandwidth ``B_mem``
 (``course_lib.hardware.roofline.predict_time``). This script
 
 1. measures ``P`` (best float32 matmul rate) and ``B_mem`` (read rate of an array 8x the last-level
-   cache, whose size ``course_lib.hardware.microbench.last_level_cache_bytes`` reads) with ``course_lib.hardware.measure_machine`` (``--plan thorough`` by default);
+   cache, whose size ``course_lib.hardware.microbench.last_level_cache_bytes`` reads) with
+   ``course_lib.hardware.measure_machine`` (``--plan thorough`` by default);
 2. predicts the time of every matrix-vector and matrix-matrix product the plan timed, and of
    one decoding step of a tiny GPT (``GPTConfig(vocab_size=77, context_length=256, n_layer=4,
    n_head=4, d_model=128)``, random weights, float32, KV cache on) at batch 1 and batch 8,
    using ``course_lib.hardware.decode_step_time`` (weights once per step plus each sequence's
    KV cache of ``context`` tokens; the compiled cache always spans all 256 slots);
-3. measures the decode step as the time of ``generate(..., use_cache=True)`` (one XLA-compiled
-   loop) for ``--tokens`` new tokens after a warm-up call, divided by ``--tokens`` (the
+3. measures the decode step as the median time of ``generate(..., use_cache=True)`` (one
+   XLA-compiled loop) for ``--tokens`` new tokens, timed by ``microbench.time_op`` after a
+   warm-up call, divided by ``--tokens`` (the
    8-token prefill and the sampler are included: they are part of producing a token);
 4. prints a table -- case, FLOPs, bytes, bound, predicted, measured, error -- and the median
    absolute error over the cases where the model applies: predicted time at least 10x the
@@ -24,7 +27,8 @@ The largest matmul usually defines ``P``, so its error is 0 by construction.
 
     python benchmarks/roofline_validation.py                      # 2-3 minutes on one CPU core
     python benchmarks/roofline_validation.py --plan quick --tokens 100
-    taskset -c 0 python benchmarks/roofline_validation.py         # pin to one core for steadier numbers
+    # pin to one core for steadier numbers:
+    taskset -c 0 python benchmarks/roofline_validation.py
 
 Timings on a shared machine vary by tens of percent between runs; rerun before trusting a digit.
 """
@@ -48,22 +52,21 @@ from course_lib.hardware import (
     measure_machine,
     predict_time,
 )
-from course_lib.hardware.microbench import last_level_cache_bytes
+from course_lib.hardware.microbench import last_level_cache_bytes, time_op
 
 TINY_GPT = GPTConfig(vocab_size=77, context_length=256, n_layer=4, n_head=4, d_model=128)
 PROMPT_LENGTH = 8
 
 
 def decode_seconds_per_token(model: GPT, batch: int, tokens: int, repeats: int) -> float:
-    """Median over ``repeats`` timed ``generate`` calls (after one compiling call) / ``tokens``."""
+    """Median over ``repeats`` timed ``generate`` calls (after one untimed call that traces and
+    compiles) divided by ``tokens``, timed by ``course_lib.hardware.microbench.time_op``."""
     prompt = tf.zeros([batch, PROMPT_LENGTH], tf.int32)
-    generate(model, prompt, max_new_tokens=tokens, use_cache=True).numpy()  # trace + XLA compile
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        generate(model, prompt, max_new_tokens=tokens, use_cache=True).numpy()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) / tokens
+
+    def decode():
+        return generate(model, prompt, max_new_tokens=tokens, use_cache=True)
+
+    return time_op(decode, warmup=1, repeats=repeats).median / tokens
 
 
 def main() -> None:
@@ -146,7 +149,8 @@ def main() -> None:
         if applies and not note.startswith("defines"):
             errors[kind].append(abs(error))
         print(
-            f"{case:<18} {flops:>9.2e} {nbytes:>9.2e} {kind:>7} {predicted * 1e3:>8.3f} ms {measured * 1e3:>8.3f} ms "
+            f"{case:<18} {flops:>9.2e} {nbytes:>9.2e} {kind:>7} {predicted * 1e3:>8.3f} ms "
+            f"{measured * 1e3:>8.3f} ms "
             f"{error:>+7.0%}  {'yes' if applies else 'no'}{', ' + note if note else ''}"
         )
     every = errors["memory"] + errors["compute"]
