@@ -13,6 +13,7 @@ from course_lib.text.retrieval import (
     BM25Index,
     Passage,
     bm25_by_hand,
+    evaluate_retrieval,
     first_relevant_rank,
     mean_reciprocal_rank,
     ranking,
@@ -94,3 +95,40 @@ def test_metrics_agree_with_an_index_ranking():
     assert [p.text for p, _ in index.search("memory wall", k=2)] == [
         " ".join(docs[i]) for i in ranking(scores)[:2]
     ]
+
+
+def test_evaluate_retrieval_summarises_hand_made_rankings():
+    # three passages; scores fixed per question
+    table = {
+        "q1": np.array([3.0, 2.0, 1.0]),  # relevant passage 0: rank 1
+        "q2": np.array([1.0, 3.0, 2.0]),  # relevant passages 0 and 2: ranks 3 and 2
+        "q3": np.array([0.0, 1.0, 0.0]),  # relevant passage 2 has score 0: never returned
+    }
+    questions = [
+        ("q1", np.array([True, False, False])),
+        ("q2", np.array([True, False, True])),
+        ("q3", np.array([False, False, True])),
+    ]
+    results, summary = evaluate_retrieval(table.__getitem__, questions, ks=(1, 2), recall_k=2)
+    assert [r.rank for r in results] == [1, 2, math.inf]
+    assert [r.num_relevant for r in results] == [1, 2, 1]
+    assert [r.recall for r in results] == [1.0, 0.5, 0.0]
+    assert summary == pytest.approx(
+        {"success@1": 1 / 3, "success@2": 2 / 3, "recall@2": 0.5, "MRR": (1 + 0.5 + 0) / 3}
+    )
+    with pytest.raises(ValueError, match="no passage is judged relevant"):
+        evaluate_retrieval(table.__getitem__, [("q1", np.zeros(3, bool))])
+    with pytest.raises(ValueError, match="no questions"):
+        evaluate_retrieval(table.__getitem__, [])
+
+
+def test_bad_arguments_are_named():
+    index = BM25Index([Passage("x", "", "memory wall")])
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
+        index.search("memory", k=0)
+    with pytest.raises(TypeError, match="k must be an integer"):
+        index.search("memory", k=1.5)
+    with pytest.raises(ValueError, match=r"b must be >= 0\.0 and <= 1\.0"):
+        BM25Index([Passage("x", "", "memory")], b=2.0)
+    with pytest.raises(TypeError, match="text must be a str"):
+        words(None)

@@ -17,7 +17,9 @@ from course_lib.text.metrics import (
     corpus_bleu,
     corpus_chrf,
     exact_match,
+    normalise_answer,
     perplexity,
+    token_f1,
 )
 from course_lib.text.retrieval import (
     BM25Index,
@@ -37,8 +39,12 @@ def test_bits_per_token_and_perplexity_of_ln_v_nats_are_log2_v_and_v():
     assert bits_per_token(math.log(65)) == pytest.approx(math.log2(65))
     assert perplexity(math.log(65)) == pytest.approx(65)
     assert perplexity(0.0) == 1.0
-    with pytest.raises(ValueError, match=">= 0"):
+    with pytest.raises(ValueError, match="finite"):
         perplexity(float("nan"))
+    with pytest.raises(ValueError, match="nats must be >= 0"):
+        bits_per_token(-0.1)
+    with pytest.raises(TypeError, match="nats must be a real number"):
+        perplexity("1.0")
 
 
 def test_bleu_by_hand_equals_sacrebleu_zh_on_chinese_numerals():
@@ -82,8 +88,66 @@ def test_exact_match_counts_identical_pairs_after_strip():
 def test_metrics_reject_mismatched_or_single_string_inputs():
     with pytest.raises(ValueError, match="as many references"):
         corpus_bleu(["a"], ["a", "b"])
-    with pytest.raises(ValueError, match="lists of strings"):
+    with pytest.raises(TypeError, match="lists of strings"):
         exact_match("abc", "abc")
+    with pytest.raises(TypeError, match="must be strings"):
+        corpus_chrf([1], ["1"])
+    with pytest.raises(ValueError, match="at least one"):
+        exact_match([], [])
+    with pytest.raises(ValueError, match="tokenize must be one of"):
+        bleu_by_hand(["a"], ["a"], tokenize="words")
+    with pytest.raises(ValueError, match="max_n must be an integer >= 1"):
+        bleu_by_hand(["a"], ["a"], max_n=0)
+
+
+# --------------------------------------------------------------------------- answers (SQuAD F1)
+def squad_f1_by_hand(prediction: str, reference: str) -> float:
+    """An independent version: strip punctuation and articles word by word, then count."""
+    import string
+
+    def clean(text):
+        text = "".join(" " if c in string.punctuation else c for c in text.lower())
+        return [w for w in text.split() if w not in ("a", "an", "the")]
+
+    pred, ref = clean(prediction), clean(reference)
+    common = 0
+    remaining = list(ref)
+    for w in pred:
+        if w in remaining:
+            remaining.remove(w)
+            common += 1
+    if common == 0:
+        return 0.0
+    p, r = common / len(pred), common / len(ref)
+    return 2 * p * r / (p + r)
+
+
+@pytest.mark.parametrize(
+    ("prediction", "reference", "expected"),
+    [
+        ("pytest", "pytest", 1.0),
+        ("run pytest", "pytest", 2 / 3),
+        ("binarise again every epoch", "a fresh random binarisation every epoch", 4 / 9),
+        ("The Wolfram Alpha engine", "Wolfram Alpha", 0.8),
+        ("a large language model", "Wolfram Alpha", 0.0),
+        ("the the cat", "The cat, the cat!", 2 / 3),
+    ],
+)
+def test_token_f1_known_values_and_an_independent_computation(prediction, reference, expected):
+    assert token_f1(prediction, reference) == pytest.approx(expected, rel=1e-12)
+    assert token_f1(prediction, reference) == pytest.approx(
+        squad_f1_by_hand(prediction, reference), rel=1e-12
+    )
+    assert token_f1(reference, prediction) == pytest.approx(expected, rel=1e-12)  # symmetric
+
+
+def test_normalise_answer_and_empty_answers():
+    assert normalise_answer("The Wolfram-Alpha engine!") == "wolfram alpha engine"
+    assert normalise_answer("  A   an THE ") == ""
+    assert token_f1("the", "a") == 1.0  # both empty after normalisation
+    assert token_f1("", "pytest") == 0.0
+    with pytest.raises(TypeError, match="must be a string"):
+        token_f1(None, "pytest")
 
 
 # --------------------------------------------------------------------------- retrieval
@@ -104,7 +168,7 @@ def test_bm25s_scores_equal_the_formula_by_hand():
         )
 
 
-def test_bm25_ranks_the_passage_with_the_rare_query_word_first_and_returns_nothing_without_overlap():
+def test_bm25_ranks_the_rare_query_word_first_and_returns_nothing_without_overlap():
     index = BM25Index([Passage("x", "", " ".join(d)) for d in DOCS])
     best = index.search("why is decoding limited by the memory wall", k=2)
     assert best[0][0].text.startswith("the memory wall") and best[0][1] > best[1][1]

@@ -72,10 +72,19 @@ def test_char_encode_of_an_unknown_character_raises_naming_it_and_the_fix() -> N
 
 def test_char_decode_rejects_ids_outside_the_vocabulary_and_2d_input() -> None:
     tok = CharTokenizer.from_text("abc")
-    with pytest.raises(ValueError, match="outside 0..2"):
+    with pytest.raises(ValueError, match=r"outside 0\.\.2"):
         tok.decode([0, 3])
-    with pytest.raises(ValueError, match="1-D"):
+    with pytest.raises(ValueError, match="ids must have 1 dimension"):
         tok.decode(np.zeros((2, 2), np.int32))
+    with pytest.raises(TypeError, match="ids must have a int dtype"):
+        tok.decode([0.0, 1.0])
+    with pytest.raises(TypeError, match="ids must have a int dtype"):
+        tok.decode([True, False])
+    assert tok.decode([]) == ""
+    with pytest.raises(TypeError, match="text must be a str"):
+        tok.encode(["a", "b"])
+    with pytest.raises(TypeError, match="text must be a str"):
+        CharTokenizer.from_text(None)
 
 
 def test_char_tokenizer_refuses_unsorted_or_empty_vocabularies() -> None:
@@ -128,8 +137,14 @@ def test_bpe_trained_on_chinese_round_trips_and_saves_and_loads(tmp_path: Path) 
 
 
 def test_train_bpe_rejects_a_vocab_smaller_than_the_byte_alphabet() -> None:
-    with pytest.raises(ValueError, match=">= 256"):
+    with pytest.raises(ValueError, match="vocab_size must be an integer >= 256"):
         train_bpe("abc", vocab_size=100)
+    with pytest.raises(TypeError, match="vocab_size must be an integer"):
+        train_bpe("abc", vocab_size=300.0)
+    with pytest.raises(TypeError, match="text must be a str"):
+        train_bpe(["abc"], vocab_size=300)
+    with pytest.raises(ValueError, match="num_merges must be an integer >= 0"):
+        bpe_merges("abc", -1)
 
 
 # --- BPE by hand ---------------------------------------------------------------------------

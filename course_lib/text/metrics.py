@@ -13,7 +13,10 @@ standard implementation whose scores are comparable across papers:
   (n = 1..4) times a brevity penalty, 0..100;
 * :func:`corpus_chrf` (Popović 2015): F-score of character n-grams (n = 1..6), precision and
   recall averaged over the orders, with sacrebleu's default beta = 2, 0..100;
-* :func:`exact_match`: the share of outputs equal to their reference, 0..1.
+* :func:`exact_match`: the share of outputs equal to their reference, 0..1;
+* :func:`token_f1` (the SQuAD answer metric, Rajpurkar et al. 2016, "SQuAD: 100,000+
+  Questions for Machine Comprehension of Text", arXiv:1606.05250): F1 of the words two answers
+  share, after :func:`normalise_answer`, 0..1.
 
 :func:`bleu_by_hand` computes BLEU from its definition in plain Python so a notebook can show
 every term; the tests check it against ``sacrebleu``. For Chinese, BLEU needs a tokenisation:
@@ -25,16 +28,19 @@ token; it is the tokeniser sacrebleu itself picks when told the target language 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from course_lib.runtime.validation import check_choice, check_int, check_real
+
+_WORD = re.compile(r"[a-z0-9]+")
+ARTICLES = frozenset({"a", "an", "the"})
+
 
 def _check_nats(nats: float) -> float:
-    value = float(nats)
-    if not value >= 0.0:  # also rejects NaN
-        raise ValueError(f"a cross-entropy in nats must be >= 0, got {nats!r}")
-    return value
+    return check_real("nats", nats, minimum=0.0)
 
 
 def bits_per_token(nats: float) -> float:
@@ -50,28 +56,63 @@ def perplexity(nats: float) -> float:
 def _check_pairs(
     hypotheses: Sequence[str], references: Sequence[str]
 ) -> tuple[list[str], list[str]]:
-    hyps, refs = list(hypotheses), list(references)
     if isinstance(hypotheses, str) or isinstance(references, str):
-        raise ValueError(
-            "pass lists of strings (one hypothesis and one reference per example), not a single string"
+        raise TypeError(
+            "pass lists of strings (one hypothesis and one reference per example), "
+            "not a single string"
         )
+    hyps, refs = list(hypotheses), list(references)
     if len(hyps) != len(refs) or not hyps:
         raise ValueError(
-            f"need as many references as hypotheses (and at least one), got {len(hyps)} and {len(refs)}"
+            "need as many references as hypotheses (and at least one), "
+            f"got {len(hyps)} and {len(refs)}"
         )
     if not all(isinstance(s, str) for s in hyps + refs):
-        raise ValueError("hypotheses and references must be strings")
+        raise TypeError("hypotheses and references must be strings")
     return hyps, refs
 
 
 def exact_match(
     hypotheses: Sequence[str], references: Sequence[str], *, strip: bool = True
 ) -> float:
-    """Share of hypotheses identical to their reference (after ``str.strip`` if ``strip``), in 0..1."""
+    """Share of hypotheses identical to their reference (after ``str.strip`` if ``strip``),
+    in 0..1."""
     hyps, refs = _check_pairs(hypotheses, references)
     if strip:
-        hyps, refs = [h.strip() for h in hyps], [r.strip() for r in refs]
-    return sum(h == r for h, r in zip(hyps, refs)) / len(hyps)
+        hyps = [h.strip() for h in hyps]
+        refs = [r.strip() for r in refs]
+    return sum(h == r for h, r in zip(hyps, refs, strict=True)) / len(hyps)
+
+
+def normalise_answer(text: str) -> str:
+    """An answer reduced to what :func:`token_f1` compares: lower-case alphanumeric words,
+    articles (a, an, the) dropped, joined by single spaces. ``"The Wolfram-Alpha engine!"``
+    -> ``"wolfram alpha engine"``. (SQuAD's script also lower-cases and drops punctuation and
+    articles; it keeps non-ASCII letters, which this course's English answers do not need.)"""
+    if not isinstance(text, str):
+        raise TypeError(f"an answer must be a string, got {type(text).__name__}")
+    return " ".join(w for w in _WORD.findall(text.lower()) if w not in ARTICLES)
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """Word-overlap F1 of two answers, in 0..1 (the SQuAD answer metric).
+
+    With ``P`` and ``R`` the words of the normalised prediction and reference
+    (:func:`normalise_answer`) and ``overlap = |P ∩ R|`` counted as a multiset,
+    ``precision = overlap / |P|``, ``recall = overlap / |R|`` and
+    ``F1 = 2 precision recall / (precision + recall)``; 0 when nothing overlaps. Two answers
+    that are both empty after normalisation score 1, one empty answer scores 0 (as in the
+    SQuAD 2.0 evaluation script)."""
+    pred = normalise_answer(prediction).split()
+    ref = normalise_answer(reference).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    overlap = sum((Counter(pred) & Counter(ref)).values())
+    if overlap == 0:
+        return 0.0
+    precision = overlap / len(pred)
+    recall = overlap / len(ref)
+    return 2 * precision * recall / (precision + recall)
 
 
 def corpus_bleu(
@@ -90,7 +131,8 @@ def corpus_bleu(
 
 
 def corpus_chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
-    """Corpus chrF (0..100, ``sacrebleu.corpus_chrf`` with its defaults: character n-grams up to 6, beta = 2).
+    """Corpus chrF (0..100): ``sacrebleu.corpus_chrf`` with its defaults, character n-grams up
+    to 6, beta = 2.
 
     It needs no word tokenisation, so it suits Chinese as it is.
     """
@@ -122,7 +164,8 @@ def _ngrams(tokens: list[str], n: int) -> Counter:
 def bleu_by_hand(
     hypotheses: Sequence[str], references: Sequence[str], *, max_n: int = 4, tokenize: str = "chars"
 ) -> BleuTerms:
-    """BLEU from its definition (Papineni et al. 2002), one reference per hypothesis, no smoothing.
+    """BLEU from its definition (Papineni et al. 2002), one reference per hypothesis, no
+    smoothing.
 
     Tokens: ``"chars"`` (every non-space character a token, which is what sacrebleu's ``"zh"``
     does to text made only of Chinese characters) or ``"spaces"`` (``str.split``). For each
@@ -130,19 +173,29 @@ def bleu_by_hand(
     ("clipping"); matches and totals are summed over the corpus. A zero precision gives 0.
     """
     hyps, refs = _check_pairs(hypotheses, references)
-    if tokenize not in ("chars", "spaces"):
-        raise ValueError(f"tokenize must be 'chars' or 'spaces', got {tokenize!r}")
-    split = (lambda s: [c for c in s if not c.isspace()]) if tokenize == "chars" else str.split
-    matches, totals = [0] * max_n, [0] * max_n
-    hyp_len = ref_len = 0
-    for hyp, ref in zip(hyps, refs):
-        h, r = split(hyp), split(ref)
-        hyp_len, ref_len = hyp_len + len(h), ref_len + len(r)
+    tokenize = check_choice("tokenize", tokenize, ("chars", "spaces"))
+    max_n = check_int("max_n", max_n, minimum=1)
+
+    def split(text: str) -> list[str]:
+        if tokenize == "chars":
+            return [c for c in text if not c.isspace()]
+        return text.split()
+
+    matches = [0] * max_n
+    totals = [0] * max_n
+    hyp_len = 0
+    ref_len = 0
+    for hyp, ref in zip(hyps, refs, strict=True):
+        h = split(hyp)
+        r = split(ref)
+        hyp_len += len(h)
+        ref_len += len(r)
         for n in range(1, max_n + 1):
-            h_counts, r_counts = _ngrams(h, n), _ngrams(r, n)
+            h_counts = _ngrams(h, n)
+            r_counts = _ngrams(r, n)
             matches[n - 1] += sum(min(c, r_counts[g]) for g, c in h_counts.items())
             totals[n - 1] += max(len(h) - n + 1, 0)
-    precisions = tuple(m / t if t else 0.0 for m, t in zip(matches, totals))
+    precisions = tuple(m / t if t else 0.0 for m, t in zip(matches, totals, strict=True))
     bp = 1.0 if hyp_len > ref_len else (math.exp(1.0 - ref_len / hyp_len) if hyp_len else 0.0)
     score = (
         100.0 * bp * math.exp(sum(math.log(p) for p in precisions) / max_n)

@@ -16,7 +16,8 @@ default variant (``method="lucene"``: the idf and the term-frequency factor of L
 ``BM25Similarity`` since Lucene 8.0, which dropped the constant ``k1 + 1`` from the numerator,
 LUCENE-8563) scores
 
-.. math:: \\mathrm{score}(q, d) = \\sum_{w \\in q} \\log\\Big(1 + \\frac{N - df(w) + 0.5}{df(w) + 0.5}\\Big)
+.. math:: \\mathrm{score}(q, d) = \\sum_{w \\in q}
+          \\log\\Big(1 + \\frac{N - df(w) + 0.5}{df(w) + 0.5}\\Big)
           \\frac{tf(w, d)}{tf(w, d) + k_1 (1 - b + b\\,|d| / \\mathrm{avgdl})}
 
 with ``bm25s``' defaults ``k1 = 1.5`` and ``b = 0.75`` (Lucene's own defaults are ``k1 = 1.2``,
@@ -51,6 +52,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course_lib.runtime.validation import check_int, check_real
+
 _WORD = re.compile(r"[a-z0-9]+")
 _HEADING = re.compile(r"^(#{1,4})\s+(.*)$", re.MULTILINE)
 
@@ -66,7 +69,10 @@ class Passage:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case alphanumeric words of ``text``: ``"The KV-cache!"`` -> ``["the", "kv", "cache"]``."""
+    """Lower-case alphanumeric words of ``text``:
+    ``"The KV-cache!"`` -> ``["the", "kv", "cache"]``."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
     return _WORD.findall(text.lower())
 
 
@@ -103,10 +109,10 @@ def split_markdown(markdown: str, source: str, max_words: int = 250) -> list[Pas
     dropped. A piece closes as soon as it has ``max_words`` words or more, so every passage's
     text has fewer than ``2 * max_words`` words (unless a single run of characters without
     whitespace is longer than ``max_words`` words by itself)."""
-    if max_words < 20:
-        raise ValueError(f"max_words must be >= 20, got {max_words}")
+    max_words = check_int("max_words", max_words, minimum=20)
     passages: list[Passage] = []
-    heading, starts = "", [m for m in _HEADING.finditer(markdown)]
+    heading = ""
+    starts = list(_HEADING.finditer(markdown))
     bounds = [0] + [m.start() for m in starts] + [len(markdown)]
     for begin, end in pairwise(bounds):
         section = markdown[begin:end].strip()
@@ -160,8 +166,8 @@ class BM25Index:
 
         if not passages:
             raise ValueError("no passages to index")
-        if not (k1 >= 0 and 0 <= b <= 1):
-            raise ValueError(f"need k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
+        k1 = check_real("k1", k1, minimum=0.0)
+        b = check_real("b", b, minimum=0.0, maximum=1.0)
         self.passages = list(passages)
         self.k1, self.b = k1, b
         self._bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
@@ -175,8 +181,7 @@ class BM25Index:
 
     def search(self, question: str, k: int = 3) -> list[tuple[Passage, float]]:
         """The ``k`` highest-scoring passages with a score > 0, best first."""
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+        k = check_int("k", k, minimum=1)
         scores = self.scores(question)
         best = np.argsort(-scores, kind="stable")[:k]
         return [(self.passages[i], float(scores[i])) for i in best if scores[i] > 0]
@@ -225,8 +230,7 @@ def first_relevant_rank(scores: np.ndarray, relevant: np.ndarray) -> float:
 def success_at_k(ranks: Sequence[float], k: int) -> float:
     """Share of questions whose first relevant passage has rank <= ``k`` (success@k, also
     called hit rate or top-k retrieval accuracy)."""
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+    k = check_int("k", k, minimum=1)
     ranks = np.asarray(ranks, dtype=np.float64)
     if ranks.size == 0:
         raise ValueError("no questions")
@@ -237,8 +241,7 @@ def recall_at_k(scores: np.ndarray, relevant: np.ndarray, k: int) -> float:
     """Share of one question's relevant passages that are among the first ``k`` of
     :func:`ranking` (recall of the top-``k`` set). A question with no relevant passage is an
     error: its recall is undefined."""
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+    k = check_int("k", k, minimum=1)
     relevant = np.asarray(relevant, dtype=bool)
     if not relevant.any():
         raise ValueError("recall is undefined for a question without relevant passages")
@@ -254,3 +257,55 @@ def mean_reciprocal_rank(ranks: Sequence[float]) -> float:
     if np.any(ranks < 1):
         raise ValueError("ranks are 1-based")
     return float(np.mean(1.0 / ranks))
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """How one question fared: ``rank`` of its first relevant passage (``inf`` if none was
+    returned), ``num_relevant`` passages judged relevant, and ``recall`` at ``recall_k``."""
+
+    question: str
+    rank: float
+    num_relevant: int
+    recall: float
+
+
+def evaluate_retrieval(
+    scores_fn,
+    questions: Sequence[tuple[str, np.ndarray]],
+    *,
+    ks: Sequence[int] = (1, 3, 10),
+    recall_k: int = 10,
+) -> tuple[list[QuestionResult], dict[str, float]]:
+    """Score a retriever on judged questions.
+
+    Args:
+        scores_fn: ``scores_fn(question) -> (N,)`` scores of the collection's passages (e.g.
+            :meth:`BM25Index.scores`).
+        questions: ``(question, relevant)`` pairs, ``relevant`` a ``(N,)`` bool mask with at
+            least one ``True``.
+        ks: the cut-offs of success@k.
+        recall_k: the cut-off of recall@k.
+
+    Returns:
+        One :class:`QuestionResult` per question, and the summary ``{"success@k": ...,
+        "recall@<recall_k>": mean recall, "MRR": mean reciprocal rank}``.
+    """
+    recall_k = check_int("recall_k", recall_k, minimum=1)
+    ks = [check_int("ks", k, minimum=1) for k in ks]
+    if not questions:
+        raise ValueError("no questions to evaluate")
+    results = []
+    for question, relevant in questions:
+        relevant = np.asarray(relevant, dtype=bool)
+        if not relevant.any():
+            raise ValueError(f"no passage is judged relevant for {question!r}")
+        scores = scores_fn(question)
+        rank = first_relevant_rank(scores, relevant)
+        recall = recall_at_k(scores, relevant, recall_k)
+        results.append(QuestionResult(question, rank, int(relevant.sum()), recall))
+    ranks = [r.rank for r in results]
+    summary = {f"success@{k}": success_at_k(ranks, k) for k in ks}
+    summary[f"recall@{recall_k}"] = float(np.mean([r.recall for r in results]))
+    summary["MRR"] = mean_reciprocal_rank(ranks)
+    return results, summary

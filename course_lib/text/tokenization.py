@@ -13,25 +13,32 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-if TYPE_CHECKING:  # only for type checkers
-    import tokenizers
+from course_lib.runtime.validation import check_array, check_int
 
 
 def _ids_1d(ids: Any, vocab_size: int) -> np.ndarray:
-    """``ids`` (list, NumPy array or tensor with ``.numpy()``) as int64 ``(n,)`` in range."""
+    """``ids`` (list, NumPy array or tensor with ``.numpy()``) as int64 ``(n,)`` in range.
+    An empty list is accepted (it decodes to the empty string)."""
     arr = np.asarray(ids.numpy() if hasattr(ids, "numpy") else ids)
-    if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"ids must be a 1-D sequence of integers, got {arr.dtype}{arr.shape}")
-    arr = arr.astype(np.int64)
+    if arr.size == 0 and arr.ndim == 1:
+        return arr.astype(np.int64)
+    arr = check_array("ids", arr, ndim=1, kind="int", dtype=np.int64)
     bad = arr[(arr < 0) | (arr >= vocab_size)]
     if bad.size:
         raise ValueError(f"ids {bad[:5].tolist()} are outside 0..{vocab_size - 1}")
     return arr
+
+
+def _check_text(text: Any) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return text
 
 
 # --- characters ----------------------------------------------------------------------------
@@ -60,6 +67,7 @@ class CharTokenizer:
     @classmethod
     def from_text(cls, text: str) -> CharTokenizer:
         """The tokeniser whose vocabulary is the sorted set of characters of ``text``."""
+        _check_text(text)
         if not text:
             raise ValueError("cannot build a vocabulary from an empty text")
         return cls(tuple(sorted(set(text))))
@@ -71,6 +79,7 @@ class CharTokenizer:
 
     def encode(self, text: str) -> np.ndarray:
         """``text`` -> int32 ``(len(text),)``, one id per character."""
+        _check_text(text)
         index = self._index
         try:
             return np.fromiter((index[c] for c in text), dtype=np.int32, count=len(text))
@@ -106,7 +115,7 @@ class BPETokenizer:
     newlines included. The ids of a multi-byte character (e.g. Chinese, 3 bytes in UTF-8) may
     be split across tokens; decoding part of such a sequence can give ``"\\ufffd"``."""
 
-    tokenizer: tokenizers.Tokenizer
+    tokenizer: Any  # a tokenizers.Tokenizer (the library is imported when first used)
 
     @property
     def vocab_size(self) -> int:
@@ -115,6 +124,7 @@ class BPETokenizer:
 
     def encode(self, text: str) -> np.ndarray:
         """``text`` -> int32 ``(n,)`` token ids."""
+        _check_text(text)
         return np.asarray(self.tokenizer.encode(text).ids, dtype=np.int32)
 
     def decode(self, ids: Any) -> str:
@@ -151,8 +161,9 @@ def train_bpe(text: str, vocab_size: int, *, min_frequency: int = 2) -> BPEToken
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 256:
-        raise ValueError(f"vocab_size must be an int >= 256 (256 bytes), got {vocab_size!r}")
+    vocab_size = check_int("vocab_size", vocab_size, minimum=256)
+    min_frequency = check_int("min_frequency", min_frequency, minimum=1)
+    _check_text(text)
     if not text:
         raise ValueError("cannot train on an empty text")
     tok = Tokenizer(models.BPE())
@@ -208,11 +219,13 @@ def bpe_merges(text: str, num_merges: int) -> tuple[list[Merge], list[str]]:
     cross spaces. Returns the merges in order and the symbols after the last one, so
     ``"".join(symbols) == text``.
     """
-    if isinstance(num_merges, bool) or not isinstance(num_merges, int) or num_merges < 0:
-        raise ValueError(f"num_merges must be an int >= 0, got {num_merges!r}")
-    symbols, merges = list(text), []
+    num_merges = check_int("num_merges", num_merges, minimum=0)
+    _check_text(text)
+    symbols = list(text)
+    merges = []
     for _ in range(num_merges):
-        counts = Counter(zip(symbols[:-1], symbols[1:], strict=True))  # in order of first sight
+        # adjacent pairs, in order of first sight
+        counts = Counter(pairwise(symbols))
         if not counts:
             break
         (left, right), count = max(counts.items(), key=lambda kv: kv[1])  # first max wins
