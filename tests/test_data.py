@@ -355,6 +355,22 @@ def test_subset_rejects_more_examples_than_the_split_holds() -> None:
         load_mnist_from_repo().subset(8001)
 
 
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"n_train": -1}, ValueError, "n_train must be an integer >= 0"),
+        ({"n_train": 10.0}, TypeError, "n_train must be an integer"),
+        ({"n_test": True}, TypeError, "n_test must be an integer, got the bool"),
+        ({"seed": -3}, ValueError, "seed must be an integer >= 0"),
+    ],
+)
+def test_subset_rejects_bad_sizes_and_seeds_naming_the_argument(
+    kwargs: dict, error: type, match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        load_mnist_from_repo().subset(**kwargs)
+
+
 # --- scaling and binarisation -------------------------------------------------------------
 
 
@@ -455,20 +471,29 @@ def test_make_dataset_ends_in_a_prefetch_and_repeat_runs_on_past_one_epoch() -> 
 
 
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kwargs,error,match",
     [
-        ({"batch_size": 0}, "batch_size"),
-        ({"batch_size": 2.5}, "batch_size"),
-        ({"batch_size": True}, "batch_size"),
-        ({"batch_size": 2, "y": np.arange(4)}, "same length"),
-        ({"batch_size": 2, "seed": -1}, "seed"),
+        ({"batch_size": 0}, ValueError, "batch_size must be an integer >= 1"),
+        ({"batch_size": 2.5}, TypeError, "batch_size must be an integer"),
+        ({"batch_size": True}, TypeError, "batch_size must be an integer, got the bool"),
+        ({"batch_size": 2, "y": np.arange(4)}, ValueError, "same length"),
+        ({"batch_size": 2, "seed": -1}, ValueError, "seed must be an integer >= 0"),
     ],
 )
-def test_make_dataset_rejects_bad_arguments_with_a_clear_error(kwargs: dict, match: str) -> None:
+def test_make_dataset_rejects_bad_arguments_with_a_clear_error(
+    kwargs: dict, error: type, match: str
+) -> None:
     from course_lib.data import make_dataset
 
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         make_dataset(np.arange(5), **kwargs)
+
+
+def test_make_dataset_rejects_an_empty_array() -> None:
+    from course_lib.data import make_dataset
+
+    with pytest.raises(ValueError, match="at least one example"):
+        make_dataset(np.zeros((0, 28, 28, 1), np.float32), batch_size=4)
 
 
 def test_binarize_dynamic_tf_mean_matches_intensity_and_repeats_for_the_same_seed() -> None:
@@ -556,6 +581,27 @@ def test_ring_mode_counts_differ_by_at_most_one_and_same_seed_repeats() -> None:
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(k, k2)
     assert not np.array_equal(x, ring_of_gaussians(1003, seed=3)[0])
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: ring_of_gaussians(0), ValueError, "n must be an integer >= 1"),
+        (lambda: ring_of_gaussians(True), TypeError, "n must be an integer, got the bool"),
+        (lambda: ring_of_gaussians(10.0), TypeError, "n must be an integer"),
+        (lambda: ring_of_gaussians(10, std=-0.1), ValueError, "std must be >= 0"),
+        (lambda: ring_of_gaussians(10, std=float("nan")), ValueError, "std must be a finite"),
+        (lambda: ring_of_gaussians(10, seed=-1), ValueError, "seed must be an integer >= 0"),
+        (lambda: ring_mode_centers(0, 2.0), ValueError, "num_modes must be an integer >= 1"),
+        (lambda: ring_mode_centers(8, 0.0), ValueError, "radius must be > 0"),
+        (lambda: ring_mode_centers(8, "2"), TypeError, "radius must be a real number"),
+        (lambda: two_moons(1), ValueError, "n must be an integer >= 2"),
+        (lambda: two_moons(10, noise=-1.0), ValueError, "noise must be >= 0"),
+    ],
+)
+def test_toy_data_rejects_bad_arguments_naming_them(call, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        call()
 
 
 def test_two_moons_has_balanced_labels_and_repeats_for_the_same_seed() -> None:

@@ -1,4 +1,4 @@
-"""Tests of course_lib.vae.derivations: the VAE's KL term, derived with sympy and checked numerically."""
+"""Tests of course_lib.vae.derivations: the KL term, derived with sympy, checked numerically."""
 
 from __future__ import annotations
 
@@ -104,8 +104,12 @@ def test_diag_kl_is_the_sum_of_1d_kls_over_dimensions():
 
 
 def test_diag_kl_rejects_a_non_positive_latent_dim():
-    with pytest.raises(ValueError, match="latent_dim"):
+    with pytest.raises(ValueError, match="latent_dim must be an integer >= 1"):
         gaussian_kl_diag(0)
+    with pytest.raises(TypeError, match="latent_dim must be an integer, got the bool"):
+        gaussian_kl_diag(True)
+    with pytest.raises(TypeError, match="latent_dim must be an integer"):
+        gaussian_kl_diag(2.5)
 
 
 def test_kl_numpy_agrees_with_an_independent_closed_form():
@@ -121,6 +125,15 @@ def test_kl_numpy_is_zero_at_the_prior_and_rejects_mismatched_shapes():
     assert kl_numpy(np.zeros(4), np.zeros(4)) == 0.0
     with pytest.raises(ValueError, match="shape"):
         kl_numpy(np.zeros(4), np.zeros(3))
+
+
+def test_kl_numpy_rejects_nan_strings_and_an_empty_latent_axis():
+    with pytest.raises(ValueError, match="mu has 1 NaN"):
+        kl_numpy(np.array([0.0, np.nan]), np.zeros(2))
+    with pytest.raises(TypeError, match="log_var must have a number dtype"):
+        kl_numpy(np.zeros(2), np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="latent_dim 0"):
+        kl_numpy(np.zeros((3, 0)), np.zeros((3, 0)))
 
 
 @pytest.mark.parametrize(("mu", "log_var"), [(0.7, np.log(0.6**2)), (-1.5, 0.8), (0.0, -2.0)])

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from course_lib.runtime import get_paths
+from course_lib.runtime.validation import check_int
 
 SHIPPED_MNIST_FILE = "mnist_subset.npz"
 SHIPPED_MNIST_SHA256 = "364ee37dbf5313c12d0fd52e7c31de6d5b27b41a3c07fa161ae59b3b3d8ed8d9"
@@ -28,14 +29,34 @@ FASHION_DIR_ENV = "COURSE_FASHION_MNIST_DIR"
 FASHION_DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
 MNIST_SOURCES = ("auto", "idx", "keras", "shipped")
 DIGIT_NAMES = tuple(str(d) for d in range(10))
-# fmt: off
-FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-IDX_STEMS = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
-             "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
-# fmt: on
-# IDX type byte -> big-endian NumPy dtype (the "IDX file format" on http://yann.lecun.com/exdb/mnist/).
-IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+FASHION_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+IDX_STEMS = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+# IDX type byte -> big-endian NumPy dtype (the "IDX file format" on
+# http://yann.lecun.com/exdb/mnist/).
+IDX_DTYPES = {
+    0x08: ">u1",
+    0x09: ">i1",
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
 MNIST_HOWTO = (
     "To get the full MNIST offline, copy ~/.keras/datasets/mnist.npz (Keras' cache, made by "
     "keras.datasets.mnist.load_data()) from a machine with internet to the same place here, or "
@@ -49,7 +70,9 @@ class DatasetNotFoundError(FileNotFoundError):
     """A dataset is on none of the paths tried (``.tried``); the message says how to get it."""
 
     def __init__(self, dataset: str, tried: list[str], howto: str) -> None:
-        self.dataset, self.tried, self.howto = dataset, list(tried), howto
+        self.dataset = dataset
+        self.tried = list(tried)
+        self.howto = howto
         lines = "\n".join(f"  - {t}" for t in tried)
         super().__init__(f"{dataset} not found. Looked for:\n{lines}\n{howto}")
 
@@ -68,9 +91,11 @@ class ImageData:
     source: str
     class_names: tuple[str, ...]
 
-    def __post_init__(self) -> None:  # validate shapes, dtypes and labels
+    def __post_init__(self) -> None:
+        """Validate the shapes, dtypes and labels of both splits."""
         for split in ("train", "test"):
-            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            x = getattr(self, f"x_{split}")
+            y = getattr(self, f"y_{split}")
             if x.dtype != np.uint8 or x.ndim != 3 or y.dtype != np.uint8 or y.ndim != 1:
                 got = f"{x.dtype}{x.shape}, {y.dtype}{y.shape}"
                 raise ValueError(f"{split}: need uint8 x (N,H,W) and y (N,), got {got}")
@@ -91,12 +116,18 @@ class ImageData:
 
         Each class gets ``n // num_classes`` rows plus at most one of the remainder; a class
         with too few gives all it has and the others make up the rest. Rows come shuffled;
-        the same seed gives the same subset."""
+        the same seed gives the same subset.
+        """
+        seed = check_int("seed", seed, minimum=0)
         rng = np.random.default_rng(seed)
-        tr = _stratified_indices(self.y_train, n_train, self.num_classes, rng, "n_train")
-        te = _stratified_indices(self.y_test, n_test, self.num_classes, rng, "n_test")
-        rows = {"train": tr, "test": te}
-        arrays = {f"{a}_{s}": getattr(self, f"{a}_{s}")[i] for s, i in rows.items() for a in "xy"}
+        train_rows = _stratified_indices(self.y_train, n_train, self.num_classes, rng, "n_train")
+        test_rows = _stratified_indices(self.y_test, n_test, self.num_classes, rng, "n_test")
+        arrays = {
+            "x_train": self.x_train[train_rows],
+            "y_train": self.y_train[train_rows],
+            "x_test": self.x_test[test_rows],
+            "y_test": self.y_test[test_rows],
+        }
         note = f"; subset(n_train={n_train}, n_test={n_test}, seed={seed})"
         return replace(self, **arrays, source=self.source + note)
 
@@ -115,11 +146,11 @@ def _stratified_indices(
     """Indices of ``n`` rows of ``y`` spread as evenly as possible over the classes."""
     if n is None:
         return np.arange(len(y))
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= len(y):
-        raise ValueError(f"{what} must be an int in 0..{len(y)} or None, got {n!r}")
+    n = check_int(what, n, minimum=0, maximum=len(y))
     pools = [rng.permutation(np.flatnonzero(y == c)) for c in range(num_classes)]
     take = np.zeros(num_classes, dtype=int)
-    while take.sum() < n:  # water-filling: share what is left among classes with spare rows
+    # Water-filling: share what is left among the classes that still have spare rows.
+    while take.sum() < n:
         open_ = [c for c in range(num_classes) if take[c] < len(pools[c])]
         share, extra = divmod(n - int(take.sum()), len(open_))
         lucky = set(rng.choice(open_, size=extra, replace=False).tolist())
@@ -136,7 +167,8 @@ def read_idx(path: str | Path) -> np.ndarray:
     A bad magic number or type, or a data length other than the sizes' product: ``ValueError``.
     """
     path = Path(path)
-    raw = path.read_bytes()  # a missing file raises FileNotFoundError, as it should
+    # A missing file raises FileNotFoundError, as it should.
+    raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
@@ -144,7 +176,8 @@ def read_idx(path: str | Path) -> np.ndarray:
             raise ValueError(f"{path}: corrupt or truncated gzip data: {err}") from err
     if len(raw) < 4 or raw[:2] != b"\x00\x00":
         raise ValueError(f"{path}: bad IDX magic number {raw[:4].hex() or '(empty)'}")
-    code, ndim = raw[2], raw[3]
+    code = raw[2]
+    ndim = raw[3]
     if code not in IDX_DTYPES:
         raise ValueError(f"{path}: unknown IDX type byte 0x{code:02x}")
     header = 4 + 4 * ndim
@@ -161,7 +194,8 @@ def read_idx(path: str | Path) -> np.ndarray:
 
 def _find_idx_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
     """The four IDX files in ``folder`` (``.gz`` or plain, ``-idx`` or ``.idx`` names)."""
-    found, missing = {}, []
+    found = {}
+    missing = []
     for key, stem in IDX_STEMS.items():
         names = [stem, stem.replace("-idx", ".idx")]
         cands = [folder / f"{n}{ext}" for n in names for ext in ("", ".gz")]
@@ -229,7 +263,8 @@ def load_mnist(source: str = "auto") -> ImageData:
         tried.append(f"${MNIST_DIR_ENV} (not set): folder with the four MNIST IDX files")
     if source in ("auto", "keras"):
         keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-        path = Path(keras_home) / "datasets" / "mnist.npz"  # where Keras' get_file caches it
+        # Where Keras' get_file caches it.
+        path = Path(keras_home) / "datasets" / "mnist.npz"
         if path.is_file():
             return _load_npz(path, "MNIST", f"Keras cache {path}")
         tried.append(str(path))

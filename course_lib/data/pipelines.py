@@ -16,14 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # only for type checkers; importing TensorFlow is slow
+from course_lib.runtime.validation import check_int
+
+if TYPE_CHECKING:
+    # Only for type checkers: importing TensorFlow is slow, so the functions import it.
     import tensorflow as tf
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def make_dataset(
@@ -62,8 +59,8 @@ def make_dataset(
     """
     import tensorflow as tf
 
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_int("seed", seed, 0)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
     x = np.asarray(x)
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x must be an array with at least one example, got shape {x.shape}")
@@ -155,14 +152,15 @@ def lm_dataset(
     ``tf.train.Checkpoint(iterator=it)`` is saved and restored. The checkpoint holds the
     counter ``k`` and the prefetched batches, not the tokens (196 KB measured for ``B = 64``,
     ``T = 256`` after two batches, 2026-12-05; it varies with the number of prefetched batches,
-    one batch being ``2 B T`` int32 = 131 KB). Pipeline: ``counter -> map(gather windows) -> prefetch(AUTOTUNE)``; the
-    tokens are held in memory as one int32 tensor.
+    one batch being ``2 B T`` int32 = 131 KB). Pipeline:
+    ``counter -> map(gather windows) -> prefetch(AUTOTUNE)``; the tokens are held in memory as
+    one int32 tensor.
     """
     import tensorflow as tf
 
-    context_length = _check_int("context_length", context_length, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_int("seed", seed, 0)
+    context_length = check_int("context_length", context_length, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
     tokens = _check_tokens(tokens, context_length)
     data = tf.constant(tokens)
     num_offsets = len(tokens) - context_length  # offsets 0 .. N - T - 1
@@ -195,8 +193,8 @@ def lm_eval_dataset(tokens: np.ndarray, context_length: int, batch_size: int) ->
     """
     import tensorflow as tf
 
-    context_length = _check_int("context_length", context_length, 1)
-    batch_size = _check_int("batch_size", batch_size, 1)
+    context_length = check_int("context_length", context_length, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
     tokens = _check_tokens(tokens, 0)
     num_targets = len(tokens) - 1
     if num_targets < 1:
@@ -206,7 +204,9 @@ def lm_eval_dataset(tokens: np.ndarray, context_length: int, batch_size: int) ->
     x = np.zeros(size, np.int32)
     y = np.zeros(size, np.int32)
     weight = np.zeros(size, np.float32)
-    x[:num_targets], y[:num_targets], weight[:num_targets] = tokens[:-1], tokens[1:], 1.0
+    x[:num_targets] = tokens[:-1]
+    y[:num_targets] = tokens[1:]
+    weight[:num_targets] = 1.0
     shape = (num_windows, context_length)
     ds = tf.data.Dataset.from_tensor_slices(
         (x.reshape(shape), y.reshape(shape), weight.reshape(shape))

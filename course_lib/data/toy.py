@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _check(n: int, name: str = "n", minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {n!r}")
-    return int(n)
+from course_lib.runtime.validation import check_int, check_real
 
 
 def ring_mode_centers(num_modes: int, radius: float) -> np.ndarray:
@@ -16,9 +12,8 @@ def ring_mode_centers(num_modes: int, radius: float) -> np.ndarray:
 
     Returns float32 ``(K, 2)``; mode ``k`` of :func:`ring_of_gaussians` is centred on row ``k``.
     """
-    num_modes = _check(num_modes, "num_modes")
-    if not radius > 0:
-        raise ValueError(f"radius must be > 0, got {radius!r}")
+    num_modes = check_int("num_modes", num_modes, minimum=1)
+    radius = check_real("radius", radius, minimum=0.0, strict=True)
     angles = 2.0 * np.pi * np.arange(num_modes) / num_modes
     return (radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)).astype(np.float32)
 
@@ -37,9 +32,9 @@ def ring_of_gaussians(
     Returns:
         ``x`` float32 ``(n, 2)`` and ``k`` int64 ``(n,)``, the mode of each point.
     """
-    n = _check(n)
-    if not std >= 0:
-        raise ValueError(f"std must be >= 0, got {std!r}")
+    n = check_int("n", n, minimum=1)
+    std = check_real("std", std, minimum=0.0)
+    seed = check_int("seed", seed, minimum=0)
     centers = ring_mode_centers(num_modes, radius)
     rng = np.random.default_rng(seed)
     modes = rng.permutation(np.arange(n) % num_modes).astype(np.int64)
@@ -57,11 +52,13 @@ def two_moons(n: int, *, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray,
     Returns:
         ``x`` float32 ``(n, 2)`` and ``y`` int64 ``(n,)`` in {0, 1}.
     """
-    n = _check(n, minimum=2)
-    if not noise >= 0:
-        raise ValueError(f"noise must be >= 0, got {noise!r}")
-    n_out, n_in = n // 2, n - n // 2
-    t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
+    n = check_int("n", n, minimum=2)
+    noise = check_real("noise", noise, minimum=0.0)
+    seed = check_int("seed", seed, minimum=0)
+    n_out = n // 2
+    n_in = n - n // 2
+    t_out = np.linspace(0, np.pi, n_out)
+    t_in = np.linspace(0, np.pi, n_in)
     outer = np.stack([np.cos(t_out), np.sin(t_out)], axis=1)
     inner = np.stack([1 - np.cos(t_in), 1 - np.sin(t_in) - 0.5], axis=1)
     x = np.concatenate([outer, inner])

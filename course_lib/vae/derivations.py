@@ -24,6 +24,8 @@ from functools import lru_cache
 import numpy as np
 import sympy
 
+from course_lib.runtime.validation import check_array, check_choice, check_int
+
 PARAMETERIZATIONS = ("sigma", "log_var")
 
 
@@ -129,24 +131,23 @@ def gaussian_kl_1d(parameterization: str = "sigma") -> sympy.Expr:
     Raises:
         ValueError: for any other parameterization.
     """
-    if parameterization not in PARAMETERIZATIONS:
-        raise ValueError(
-            f"Unknown parameterization {parameterization!r}; valid: {', '.join(PARAMETERIZATIONS)}"
-        )
+    check_choice("parameterization", parameterization, PARAMETERIZATIONS)
     derivation = derive_gaussian_kl()
     return derivation.kl_sigma if parameterization == "sigma" else derivation.kl_log_var
 
 
 def gaussian_kl_diag(latent_dim: int | sympy.Expr) -> sympy.Sum:
-    """KL(N(mu, diag(exp(log_var))) || N(0, I)) = Σ_j -1/2 (1 + log_var_j - mu_j^2 - exp(log_var_j)).
+    """KL(N(mu, diag(exp(log_var))) || N(0, I)), a sum over the latent dimensions:
+
+        Σ_j -1/2 (1 + log_var_j - mu_j^2 - exp(log_var_j)).
 
     A diagonal Gaussian factorizes over dimensions, so the KL is the sum of the 1-D KL
     (log_var form) over ``j = 0 .. latent_dim - 1``, written with ``IndexedBase`` symbols
     ``mu[j]`` and ``log_var[j]``. ``latent_dim`` may be an int or a sympy symbol; call
     ``.doit()`` on the result to expand it for an int.
     """
-    if isinstance(latent_dim, int) and latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
+    if not isinstance(latent_dim, sympy.Basic):
+        latent_dim = check_int("latent_dim", latent_dim, minimum=1)
     derivation = derive_gaussian_kl()
     mu = sympy.IndexedBase("mu", real=True)
     log_var = sympy.IndexedBase("log_var", real=True)
@@ -175,10 +176,12 @@ def kl_numpy(mu: np.ndarray, log_var: np.ndarray) -> np.ndarray:
     Returns:
         The KL summed over the last axis, shape ``(...)``; a float for 1-D input.
     """
-    mu = np.asarray(mu, dtype=np.float64)
-    log_var = np.asarray(log_var, dtype=np.float64)
+    mu = check_array("mu", mu, kind="number", finite=True, dtype=np.float64)
+    log_var = check_array("log_var", log_var, kind="number", finite=True, dtype=np.float64)
     if mu.shape != log_var.shape or mu.ndim == 0:
         raise ValueError(
             f"mu and log_var need one shape (..., latent_dim), got {mu.shape}, {log_var.shape}"
         )
+    if mu.shape[-1] == 0:
+        raise ValueError(f"mu and log_var have latent_dim 0 (shape {mu.shape}): nothing to sum")
     return np.sum(_kl_per_dimension()(mu, log_var), axis=-1)
