@@ -16,12 +16,14 @@ from course_lib.data import (
     DatasetNotFoundError,
     Poem,
     chinese_number,
+    encode_pairs,
     english_number,
     lm_dataset,
     lm_eval_dataset,
     load_shakespeare,
     load_tang_poems,
     number_translation_pairs,
+    pair_line,
     poems_text,
     split_poems,
 )
@@ -198,6 +200,43 @@ def test_translation_pairs_reject_overlapping_ranges_and_oversized_requests() ->
         number_translation_pairs(in_range=(0, 1000), ood_range=(500, 5000))
     with pytest.raises(ValueError, match="more numbers"):
         number_translation_pairs(num_train=95, num_held_out=10, in_range=(0, 100))
+    with pytest.raises(TypeError, match="num_train must be an integer"):
+        number_translation_pairs(num_train=10.5)
+    with pytest.raises(ValueError, match=r"in_range\[1\] must be an integer >= 11"):
+        number_translation_pairs(in_range=(10, 5))
+    with pytest.raises(TypeError, match="in_range must be a pair"):
+        number_translation_pairs(in_range=100)
+    with pytest.raises(ValueError, match=r"val_fraction must be > 0\.0 and < 1\.0"):
+        split_poems([Poem("a", "b", ("c",)), Poem("d", "e", ("f",))], val_fraction=1.0)
+
+
+def test_encode_pairs_scores_the_target_and_its_newline_and_pads_with_newlines() -> None:
+    pairs = number_translation_pairs(seed=0, num_train=50, num_held_out=0, num_ood=0).train
+    text = "".join(pair_line(p) for p in pairs)
+    chars = sorted(set(text))
+
+    class Tok:  # one id per character, independent of course_lib.text
+        def encode(self, s):
+            return np.array([chars.index(c) for c in s], np.int32)
+
+    length = max(len(pair_line(p)) for p in pairs) + 2
+    x, y, w = encode_pairs(pairs, Tok(), length)
+    assert x.shape == y.shape == w.shape == (50, length)
+    assert x.dtype == y.dtype == np.int32 and w.dtype == np.float32
+    newline = chars.index("\n")
+    for i, pair in enumerate(pairs):
+        line = pair_line(pair)
+        n = len(line) - 1
+        assert "".join(chars[c] for c in x[i, :n]) == line[:-1]
+        assert "".join(chars[c] for c in y[i, :n]) == line[1:]
+        assert np.all(x[i, n:] == newline) and np.all(y[i, n:] == newline)
+        assert np.all(w[i, n:] == 0)  # padding is not scored
+        # the scored predictions are exactly the Chinese characters and the final newline
+        assert "".join(chars[c] for c in y[i][w[i] == 1]) == pair.chinese + "\n"
+    with pytest.raises(ValueError, match="more than length"):
+        encode_pairs(pairs, Tok(), 5)
+    with pytest.raises(TypeError, match="NumberPair"):
+        encode_pairs([("one", "一")], Tok(), 20)
 
 
 # --- token pipelines ---------------------------------------------------------------------

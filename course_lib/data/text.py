@@ -1,7 +1,9 @@
 """Text data for the language-model chapters: Shakespeare, 300 Tang poems, number translation.
 
 Shakespeare and the Tang poems are shipped in ``data/`` and checked against their SHA-256;
-the English -> Chinese number pairs are generated on the fly. Nothing is downloaded.
+the English -> Chinese number pairs are generated on the fly, and :func:`encode_pairs` turns
+them into the ``(x, y, weight)`` arrays a decoder-only translator trains on. Nothing is
+downloaded.
 Sources, licences and how the files were made: data/README.md.
 """
 
@@ -9,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from course_lib.data.images import DatasetNotFoundError
 from course_lib.runtime import get_paths
+from course_lib.runtime.validation import check_int, check_real
 
 SHAKESPEARE_FILE = "shakespeare.txt"
 SHAKESPEARE_SHA256 = "a089c185aec11ed022964ac6bbbc1eac0129a19979654aa8d767423a69b50cb7"
@@ -142,8 +146,10 @@ def split_poems(
     """Split by whole poems: ``n_val = max(1, round(val_fraction * n))`` poems drawn with
     ``numpy.random.default_rng(seed)`` go to validation, the rest to training; both keep the
     original order. Same seed, same split (313 poems, 0.1: 282 train / 31 val)."""
-    if not 0 < val_fraction < 1 or len(poems) < 2:
-        raise ValueError(f"need 0 < val_fraction < 1 and >= 2 poems, got {val_fraction!r}")
+    val_fraction = check_real("val_fraction", val_fraction, minimum=0.0, maximum=1.0, strict=True)
+    seed = check_int("seed", seed, minimum=0)
+    if len(poems) < 2:
+        raise ValueError(f"need at least 2 poems to split, got {len(poems)}")
     n_val = max(1, round(val_fraction * len(poems)))
     val_idx = set(np.random.default_rng(seed).permutation(len(poems))[:n_val].tolist())
     train = [p for i, p in enumerate(poems) if i not in val_idx]
@@ -204,9 +210,10 @@ def chinese_number(n: int) -> str:
 
 
 def _check_range(name: str, r: tuple[int, int]) -> tuple[int, int]:
-    lo, hi = (int(v) for v in r)
-    if not 0 <= lo < hi <= 10**16:
-        raise ValueError(f"{name} must be (lo, hi) with 0 <= lo < hi <= 1e16, got {r!r}")
+    if not isinstance(r, (tuple, list)) or len(r) != 2:
+        raise TypeError(f"{name} must be a pair (lo, hi), got {r!r}")
+    lo = check_int(f"{name}[0]", r[0], minimum=0)
+    hi = check_int(f"{name}[1]", r[1], minimum=lo + 1, maximum=10**16)
     return lo, hi
 
 
@@ -230,21 +237,79 @@ def number_translation_pairs(
     :func:`english_number`, :func:`chinese_number`. 10,000 pairs take about 0.5 s of CPU time
     (measured on the project's 2-core CPU, 2026-12-05).
     """
-    (lo, hi), (olo, ohi) = _check_range("in_range", in_range), _check_range("ood_range", ood_range)
+    lo, hi = _check_range("in_range", in_range)
+    olo, ohi = _check_range("ood_range", ood_range)
     if olo < hi:
         raise ValueError(f"ood_range {ood_range} must start at or above in_range's end {hi}")
+    seed = check_int("seed", seed, minimum=0)
+    num_train = check_int("num_train", num_train, minimum=0)
+    num_held_out = check_int("num_held_out", num_held_out, minimum=0)
+    num_ood = check_int("num_ood", num_ood, minimum=0)
     sizes = {"num_train": num_train, "num_held_out": num_held_out, "num_ood": num_ood}
-    for name, v in sizes.items():
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name} must be an int >= 0, got {v!r}")
     if num_train + num_held_out > hi - lo or num_ood > ohi - olo:
         raise ValueError(f"asked for more numbers than the ranges hold: {sizes}")
     rng = np.random.default_rng(seed)
     drawn = lo + rng.choice(hi - lo, size=num_held_out + num_train, replace=False)
-    held, train = drawn[:num_held_out], drawn[num_held_out:]
+    held = drawn[:num_held_out]
+    train = drawn[num_held_out:]
     ood = olo + rng.choice(ohi - olo, size=num_ood, replace=False)
 
     def pairs(numbers: np.ndarray) -> tuple[NumberPair, ...]:
         return tuple(NumberPair(int(n), english_number(n), chinese_number(n)) for n in numbers)
 
     return TranslationPairs(pairs(train), pairs(held), pairs(ood), (lo, hi), (olo, ohi), int(seed))
+
+
+# --- number pairs as training sequences -----------------------------------------------------
+
+
+def pair_line(pair: NumberPair) -> str:
+    """One translation pair as one training sequence: ``"english=chinese\n"``; the newline
+    is the end-of-sequence symbol (decoding stops at it)."""
+    return f"{pair.english}={pair.chinese}\n"
+
+
+def encode_pairs(
+    pairs: Sequence[NumberPair], tokenizer: Any, length: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrays for a decoder-only translator: ``x``, ``y`` ``(N, length)`` int32 and weights
+    ``w`` ``(N, length)`` float32, one row per pair.
+
+    Row ``i`` holds the line ``s = pair_line(pairs[i])`` encoded by ``tokenizer`` (anything
+    with ``encode(str) -> int ids``, one id per character), ``x[i, t] = s_t`` and
+    ``y[i, t] = s_{t+1}`` for ``t < len(s) - 1``, right-padded with the newline's id.
+    ``w[i, t] = 1`` exactly where ``y[i, t]`` is part of the target, the Chinese numeral and
+    the final newline (from the position of the ``=`` on); the source and the padding weigh
+    0. So the weighted loss is ``-log p(target | source) / (len(target) + 1)``.
+
+    Raises ``ValueError`` if a line needs more than ``length`` positions, and if the tokenizer
+    does not give one id per character.
+    """
+    length = check_int("length", length, minimum=1)
+    pairs = list(pairs)
+    if not all(isinstance(p, NumberPair) for p in pairs):
+        raise TypeError("pairs must be NumberPair tuples (english, chinese, number)")
+    newline = np.asarray(tokenizer.encode("\n"))
+    if newline.shape != (1,):
+        raise ValueError("the tokenizer must encode a newline as one id")
+    x = np.full((len(pairs), length), int(newline[0]), np.int32)
+    y = np.full((len(pairs), length), int(newline[0]), np.int32)
+    w = np.zeros((len(pairs), length), np.float32)
+    for i, pair in enumerate(pairs):
+        line = pair_line(pair)
+        ids = np.asarray(tokenizer.encode(line))  # (n,)
+        if ids.shape != (len(line),):
+            raise ValueError(
+                f"the tokenizer gave {ids.size} ids for the {len(line)} characters of "
+                f"{line!r}: encode_pairs needs one id per character"
+            )
+        n = len(ids) - 1  # predictions per line
+        if n > length:
+            raise ValueError(
+                f"the line of pair {pair.number} needs {n} positions, more than length={length}"
+            )
+        x[i, :n] = ids[:-1]
+        y[i, :n] = ids[1:]
+        # position t predicts character t + 1: from the "=" on it is the target's
+        w[i, len(pair.english) : n] = 1.0
+    return x, y, w
