@@ -36,7 +36,10 @@ from functools import lru_cache
 import numpy as np
 import sympy
 
+from course_lib.runtime.validation import check_array, check_choice
 
+
+# ------------------------------------------------------------ the optimal discriminator
 @dataclass(frozen=True)
 class OptimalDiscriminator:
     """Every step of ``argmax_{y in (0,1)} a log y + b log(1 - y)``, as sympy expressions.
@@ -128,6 +131,7 @@ def derive_optimal_discriminator() -> OptimalDiscriminator:
     )
 
 
+# ------------------------------------------------------------ the value at the optimum
 @dataclass(frozen=True)
 class ValueAtOptimum:
     """The integrand of ``V(D*, G)`` at one point x, rewritten as a Jensen-Shannon integrand.
@@ -190,10 +194,11 @@ def value_at_optimum() -> ValueAtOptimum:
     )
 
 
+# ------------------------------------------------------------ numeric checks, discrete
 def _as_distributions(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Check that p and q are discrete distributions on one support: 1-D, >= 0, sum 1."""
-    p = np.asarray(p, dtype=np.float64)
-    q = np.asarray(q, dtype=np.float64)
+    p = check_array("p", p, kind="number", dtype=np.float64)
+    q = check_array("q", q, kind="number", dtype=np.float64)
     if p.ndim != 1 or p.shape != q.shape or p.size == 0:
         raise ValueError(f"p and q need one 1-D shape (num_outcomes,), got {p.shape}, {q.shape}")
     for name, r in (("p", p), ("q", q)):
@@ -203,7 +208,10 @@ def _as_distributions(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _kl(p: np.ndarray, r: np.ndarray) -> float:
-    """``KL(p || r) = Σ_i p_i log(p_i / r_i)``, with ``0 log 0 = 0`` (needs r_i > 0 where p_i > 0)."""
+    """``KL(p || r) = Σ_i p_i log(p_i / r_i)``, with ``0 log 0 = 0``.
+
+    Needs ``r_i > 0`` wherever ``p_i > 0``.
+    """
     support = p > 0
     return float(np.sum(p[support] * (np.log(p[support]) - np.log(r[support]))))
 
@@ -223,7 +231,9 @@ def jsd_numeric(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def optimal_discriminator_numeric(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """``D*_i = p_i / (p_i + q_i)`` for p = p_data, q = p_g; NaN where both are 0 (D* is free there).
+    """``D*_i = p_i / (p_i + q_i)`` for p = p_data, q = p_g.
+
+    NaN where both are 0 (D* is free there).
 
     Shapes: ``(num_outcomes,)`` in, ``(num_outcomes,)`` out.
     """
@@ -252,7 +262,7 @@ def gan_value_at_optimum_numeric(p: np.ndarray, q: np.ndarray) -> float:
     return float(data_term + generator_term)
 
 
-# --- the generator's two losses ------------------------------------------------------------
+# ------------------------------------------------------------ the generator's two losses
 GRADIENT_VARIABLES = ("d", "logits")
 
 
@@ -344,8 +354,7 @@ def generator_gradient_functions(variable: str = "d") -> GradientFunctions:
     Raises:
         ValueError: for any other variable.
     """
-    if variable not in GRADIENT_VARIABLES:
-        raise ValueError(f"Unknown variable {variable!r}; valid: {', '.join(GRADIENT_VARIABLES)}")
+    check_choice("variable", variable, GRADIENT_VARIABLES)
     g = derive_generator_gradients()
     saturating = sympy.lambdify(g.d, g.saturating_grad_in_d, modules="numpy")
     non_saturating = sympy.lambdify(g.d, g.non_saturating_grad_in_d, modules="numpy")
