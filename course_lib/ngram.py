@@ -279,6 +279,6 @@ class NGramCounts:
                 with np.errstate(divide="ignore"):
                     logits = np.log(q) / temperature
                 q = np.exp(logits - logits.max())
-            q = q / q.sum()
+                q = q / q.sum()
             ids.append(int(rng.choice(self.V, p=q)))
         return ids
