@@ -16,6 +16,7 @@ without. Under XLA the uncached loop runs a fixed-length window (static shapes);
 XLA it runs exactly the tokens so far, which is faster for it, so the ratio is taken
 against the faster of the two uncached runs. The first call of each traces and compiles and
 is timed separately; then the script prints the median tokens/s over ``--repeats`` calls
+(all timings by ``course_lib.hardware.microbench.time_op``)
 and the ratio (the goal is at least 5x).
 
     taskset -c 1 python benchmarks/kv_cache_speed.py        # about 2 minutes on one CPU core
@@ -28,8 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -37,32 +36,32 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.gpt import GPT, GPTConfig, generate, parameter_count
+from course_lib.gpt import GPT, GPTConfig, generate
+from course_lib.hardware import parameter_count
+from course_lib.hardware.microbench import time_op
 from course_lib.runtime import set_seed
 
 
 def tokens_per_second(
     model: GPT, prompt: np.ndarray, new_tokens: int, use_cache: bool, repeats: int, jit: bool
 ) -> tuple[float, float]:
-    """``(seconds of the first call, median new tokens/s of the next repeats)``."""
+    """``(seconds of the first call, median new tokens/s of the next repeats)``, both timed
+    by :func:`course_lib.hardware.microbench.time_op` (each call until its tokens are ready)."""
 
-    def run(seed: int) -> float:
-        start = time.perf_counter()
-        out = generate(
+    def run():
+        return generate(
             model,
             prompt,
             new_tokens,
             temperature=1.0,
-            seed=seed,
+            seed=0,
             use_cache=use_cache,
             jit_compile=jit,
         )
-        np.asarray(out)  # wait for the result
-        return time.perf_counter() - start
 
-    first = run(0)
-    seconds = [run(seed) for seed in range(1, repeats + 1)]
-    return first, new_tokens / statistics.median(seconds)
+    first = time_op(run, warmup=0, repeats=1).median  # traces and compiles
+    timing = time_op(run, warmup=0, repeats=repeats)
+    return first, new_tokens / timing.median
 
 
 def main() -> None:
@@ -98,9 +97,9 @@ def main() -> None:
         0, cfg.vocab_size, (args.batch_size, args.prompt_tokens)
     )
     print(
-        f"{cfg}\n{parameter_count(cfg):,} parameters; TF {tf.__version__}, Keras {keras.__version__}, "
-        f"{os.cpu_count()} CPUs; prompt {args.prompt_tokens} tokens, {args.new_tokens} new, "
-        f"batch {args.batch_size}; median of {args.repeats}"
+        f"{cfg}\n{parameter_count(cfg.shape):,} parameters; TF {tf.__version__}, "
+        f"Keras {keras.__version__}, {os.cpu_count()} CPUs; prompt {args.prompt_tokens} tokens, "
+        f"{args.new_tokens} new, batch {args.batch_size}; median of {args.repeats}"
     )
     runs = [(True, True), (False, True), (False, False)] + (
         [(True, False)] if args.cache_without_xla else []
@@ -110,9 +109,10 @@ def main() -> None:
         first, rates[use_cache, jit] = tokens_per_second(
             model, prompt, args.new_tokens, use_cache, args.repeats, jit
         )
+        name = "cache" if use_cache else "no cache"
         print(
-            f"{'cache' if use_cache else 'no cache':>9}, XLA {jit!s:>5}: {rates[use_cache, jit]:10,.1f} "
-            f"new tokens/s per sequence (first call, with compilation: {first:.1f} s)",
+            f"{name:>9}, XLA {jit!s:>5}: {rates[use_cache, jit]:10,.1f} new tokens/s per "
+            f"sequence (first call, with compilation: {first:.1f} s)",
             flush=True,
         )
     baseline = max(rates[False, True], rates[False, False])
