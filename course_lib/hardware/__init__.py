@@ -12,9 +12,10 @@ Modules (importing this package does not import TensorFlow; the benchmarks do, l
 * ``shapes``     -- :class:`ModelShape` of a decoder-only Transformer and its parameter count
   (the course's one sizing formula: ``GPTConfig.shape`` gives the GPT's shape);
   GPT-2 small, GPT-3 175B, Llama-2-7B.
-* ``cost_model`` -- FLOPs per token (forward; training ``6 N + 12 L T d``), KV cache, decode and prefill time bounds (lumped, and per
-  operation: weight GEMMs vs attention), critical batch, what fits in memory, training FLOPs
-  ``6 N D``, training time, energy per token.
+* ``cost_model`` -- FLOPs per token (forward; training ``6 N + 12 L T d``), KV cache,
+  decode and prefill time bounds (lumped, and per operation: weight GEMMs vs attention),
+  critical batch, what fits in memory, training FLOPs ``6 N D``, training time, energy per
+  token.
 * ``serving``    -- :func:`serving_estimate`: chapter 07's cost of serving a model to many
   users (GPUs per replica, users that fit, tokens/s, energy, cost per conversation).
 """

@@ -15,10 +15,11 @@ table lists dated runs). Measure twice.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import dataclass
+
+from course_lib.runtime.validation import check_choice, check_int, check_nonempty, check_real
 
 from . import microbench
 from .microbench import BenchResult
@@ -41,34 +42,25 @@ class MeasurementPlan:
     def __post_init__(self) -> None:
         for field in ("matmul_sizes", "matvec_sizes"):
             sizes = getattr(self, field)
-            if not sizes or not all(
-                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes
-            ):
+            if not isinstance(sizes, tuple) or not sizes:
                 raise ValueError(
-                    f"MeasurementPlan.{field} must be a non-empty tuple of positive ints, got {sizes!r}"
+                    f"MeasurementPlan.{field} must be a non-empty tuple of positive ints, "
+                    f"got {sizes!r}"
                 )
-        if "float32" not in self.matmul_dtypes or not set(self.matmul_dtypes) <= set(
-            microbench.DTYPE_BYTES
-        ):
+            for i, n in enumerate(sizes):
+                check_int(f"MeasurementPlan.{field}[{i}]", n, minimum=1)
+        dtypes = self.matmul_dtypes
+        if not isinstance(dtypes, tuple) or "float32" not in dtypes:
             raise ValueError(
-                f"MeasurementPlan.matmul_dtypes must include 'float32' and only "
-                f"{', '.join(microbench.DTYPE_BYTES)}, got {self.matmul_dtypes!r}"
+                f"MeasurementPlan.matmul_dtypes must be a tuple that includes 'float32', "
+                f"got {dtypes!r}"
             )
-        nbytes = self.bandwidth_bytes
-        if nbytes is not None and (not isinstance(nbytes, int) or nbytes < 1):
-            raise ValueError(
-                f"MeasurementPlan.bandwidth_bytes must be a positive int or None, got {nbytes!r}"
-            )
-        if not (
-            isinstance(self.warmup, int)
-            and self.warmup >= 0
-            and isinstance(self.repeats, int)
-            and self.repeats >= 1
-        ):
-            raise ValueError(
-                f"MeasurementPlan needs warmup >= 0 and repeats >= 1, "
-                f"got {self.warmup!r}, {self.repeats!r}"
-            )
+        for i, dtype in enumerate(dtypes):
+            check_choice(f"MeasurementPlan.matmul_dtypes[{i}]", dtype, microbench.DTYPE_BYTES)
+        if self.bandwidth_bytes is not None:
+            check_int("MeasurementPlan.bandwidth_bytes", self.bandwidth_bytes, minimum=4)
+        check_int("MeasurementPlan.warmup", self.warmup, minimum=0)
+        check_int("MeasurementPlan.repeats", self.repeats, minimum=1)
 
 
 PLANS: dict[str, MeasurementPlan] = {
@@ -92,7 +84,7 @@ def get_plan(plan: str | MeasurementPlan) -> MeasurementPlan:
     """``plan`` itself, or the plan of :data:`PLANS` with that name (``ValueError`` if unknown)."""
     if isinstance(plan, MeasurementPlan):
         return plan
-    if plan not in PLANS:
+    if not isinstance(plan, str) or plan not in PLANS:
         raise ValueError(f"Unknown measurement plan {plan!r}. Valid: {', '.join(PLANS)}")
     return PLANS[plan]
 
@@ -139,12 +131,10 @@ class MachineMeasurement:
             f"dispatch overhead    {self.dispatch_seconds * 1e6:8.0f} us per call",
         ]
         for dtype in dict.fromkeys(r.dtype for r in self.matmul):
-            best = max(
-                (r for r in self.matmul if r.dtype == dtype), key=lambda r: r.flops_per_second
-            )
-            lines.append(
-                f"best {dtype:<9} matmul {best.flops_per_second / 1e9:8.1f} GFLOP/s at n={best.size}"
-            )
+            of_dtype = [r for r in self.matmul if r.dtype == dtype]
+            best = max(of_dtype, key=lambda r: r.flops_per_second)
+            rate = best.flops_per_second / 1e9
+            lines.append(f"best {dtype:<9} matmul {rate:8.1f} GFLOP/s at n={best.size}")
         return "\n".join(lines)
 
 
@@ -159,10 +149,12 @@ def measure_machine(plan: str | MeasurementPlan = "quick") -> MachineMeasurement
     )
     matvec = microbench.matvec_flops(p.matvec_sizes, warmup=p.warmup, repeats=p.repeats)
     dispatch = microbench.dispatch_overhead()
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return MachineMeasurement(
-        p.name, matmul, matvec, copy, read, dispatch, cpus, time.perf_counter() - start
-    )
+    if hasattr(os, "sched_getaffinity"):
+        cpus = len(os.sched_getaffinity(0))
+    else:
+        cpus = os.cpu_count()
+    seconds = time.perf_counter() - start
+    return MachineMeasurement(p.name, matmul, matvec, copy, read, dispatch, cpus, seconds)
 
 
 @dataclass(frozen=True)
@@ -189,14 +181,16 @@ def roofline_check(
 ) -> tuple[RooflineCheck, ...]:
     """Predict each result's time with :func:`~course_lib.hardware.roofline.predict_time`
     (optionally adding a fixed ``overhead_seconds``) and pair it with the measured median."""
-    if not (math.isfinite(overhead_seconds) and overhead_seconds >= 0):
-        raise ValueError(f"overhead_seconds must be >= 0, got {overhead_seconds!r}")
-    return tuple(
-        RooflineCheck(
-            r.operation.name,
-            r.timing.median,
-            predict_time(r.operation, peak_flops, bandwidth, overhead_seconds=overhead_seconds),
-            bound(r.operation, peak_flops, bandwidth),
-        )
-        for r in results
-    )
+    check_nonempty("results", results)
+    for i, r in enumerate(results):
+        if not isinstance(r, BenchResult):
+            raise TypeError(f"results[{i}] must be a BenchResult, got {type(r).__name__}")
+    peak_flops = check_real("peak_flops", peak_flops, minimum=0, strict=True)
+    bandwidth = check_real("bandwidth", bandwidth, minimum=0, strict=True)
+    overhead = check_real("overhead_seconds", overhead_seconds, minimum=0)
+    checks = []
+    for r in results:
+        predicted = predict_time(r.operation, peak_flops, bandwidth, overhead_seconds=overhead)
+        kind = bound(r.operation, peak_flops, bandwidth)
+        checks.append(RooflineCheck(r.operation.name, r.timing.median, predicted, kind))
+    return tuple(checks)

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from course_lib.runtime.validation import check_choice, check_int
+
 from .roofline import Operation
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
@@ -38,7 +40,9 @@ class Timing:
 
     def __post_init__(self) -> None:
         if not self.samples or any(not s > 0 for s in self.samples):
-            raise ValueError(f"Timing needs at least one positive duration, got {self.samples!r}")
+            raise ValueError(
+                f"Timing needs at least one duration, each > 0 seconds, got {self.samples!r}"
+            )
 
     @property
     def median(self) -> float:
@@ -54,20 +58,27 @@ def _force(result: Any) -> None:
     import tensorflow as tf
 
     tensors = [t for t in tf.nest.flatten(result) if hasattr(t, "numpy")]
-    if tensors:
-        smallest = min(tensors, key=lambda t: t.shape.num_elements() or 0)
-        (
-            smallest if (smallest.shape.num_elements() or 0) <= 1 else tf.reshape(smallest, [-1])[0]
-        ).numpy()
+    if not tensors:
+        return
+    smallest = min(tensors, key=lambda t: t.shape.num_elements() or 0)
+    if (smallest.shape.num_elements() or 0) > 1:
+        smallest = tf.reshape(smallest, [-1])[0]
+    smallest.numpy()
 
 
 def time_op(fn: Callable[[], Any], warmup: int = 1, repeats: int = 5) -> Timing:
     """Call ``fn()`` ``warmup`` times, then time ``repeats`` calls, each until its result is
-    ready (see the module docstring). ``fn`` takes no arguments: close over the inputs."""
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be an int >= 0, got {warmup!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be an int >= 1, got {repeats!r}")
+    ready (see the module docstring). ``fn`` takes no arguments: close over the inputs.
+
+    Every timing in the course goes through here, so all of them use the same statistics
+    (:class:`Timing`: median and minimum of the timed calls)."""
+    if not callable(fn):
+        raise TypeError(
+            f"fn must be a function of no arguments (close over the inputs), "
+            f"got {type(fn).__name__}"
+        )
+    warmup = check_int("warmup", warmup, minimum=0)
+    repeats = check_int("repeats", repeats, minimum=1)
     for _ in range(warmup):
         _force(fn())
     samples = []
@@ -81,10 +92,12 @@ def time_op(fn: Callable[[], Any], warmup: int = 1, repeats: int = 5) -> Timing:
 @dataclass(frozen=True)
 class BenchCase:
     """A ready-to-run benchmark: ``fn()`` returns ``(result, probe)``; ``flops`` and ``bytes``
-    are its work and minimum memory traffic."""
+    are its work and minimum memory traffic. ``kind`` is ``"matmul"``, ``"matvec"``, ``"copy"``
+    or ``"read"``; ``size`` is ``n`` for matmul and matvec, the bytes of the array for copy and
+    read."""
 
-    kind: str  # "matmul", "matvec", "copy", "read"
-    size: int  # n for matmul/matvec, bytes of the array for copy/read
+    kind: str
+    size: int
     dtype: str
     flops: float
     bytes: float
@@ -120,16 +133,16 @@ class BenchResult:
         return Operation(f"{self.kind} {self.dtype} {self.size}", self.flops, self.bytes)
 
 
-def _check_dtype(dtype: str) -> int:
-    if dtype not in DTYPE_BYTES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
-    return DTYPE_BYTES[dtype]
+def _dtype_bytes(dtype: str) -> int:
+    """Bytes per element of ``dtype`` (one of :data:`DTYPE_BYTES`)."""
+    return DTYPE_BYTES[check_choice("dtype", dtype, DTYPE_BYTES)]
 
 
-def _check_size(name: str, n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{name} must be a positive int, got {n!r}")
-    return n
+def _elements(n_bytes: int, dtype: str) -> int:
+    """The number of ``dtype`` elements in an array of ``n_bytes`` (rounded down, at least 1)."""
+    b = _dtype_bytes(dtype)
+    n_bytes = check_int("n_bytes", n_bytes, minimum=b)
+    return n_bytes // b
 
 
 def _compiled(op: Callable, jit_compile: bool) -> Callable:
@@ -148,9 +161,11 @@ def matmul_case(
     """``(n, n) @ (n, n)`` with random normal inputs: ``2 n^3`` FLOPs, ``3 n^2`` elements moved."""
     import tensorflow as tf
 
-    b, n = _check_dtype(dtype), _check_size("n", n)
+    b = _dtype_bytes(dtype)
+    n = check_int("n", n, minimum=1)
     rng = tf.random.Generator.from_seed(seed)
-    a, c = (tf.cast(rng.normal([n, n]), dtype) for _ in range(2))
+    a = tf.cast(rng.normal([n, n]), dtype)
+    c = tf.cast(rng.normal([n, n]), dtype)
     f = _compiled(tf.matmul, jit_compile)
     return BenchCase("matmul", n, dtype, 2.0 * n**3, 3.0 * n * n * b, lambda: f(a, c))
 
@@ -162,11 +177,14 @@ def matvec_case(
     bytes in float32): the arithmetic of one LLM decoding step with batch 1."""
     import tensorflow as tf
 
-    b, n = _check_dtype(dtype), _check_size("n", n)
+    b = _dtype_bytes(dtype)
+    n = check_int("n", n, minimum=1)
     rng = tf.random.Generator.from_seed(seed)
-    a, x = tf.cast(rng.uniform([n, n], -1, 1), dtype), tf.cast(rng.uniform([n, 1], -1, 1), dtype)
+    a = tf.cast(rng.uniform([n, n], -1, 1), dtype)
+    x = tf.cast(rng.uniform([n, 1], -1, 1), dtype)
     f = _compiled(tf.matmul, jit_compile)
-    return BenchCase("matvec", n, dtype, 2.0 * n * n, float(n * n + 2 * n) * b, lambda: f(a, x))
+    nbytes = float(n * n + 2 * n) * b
+    return BenchCase("matvec", n, dtype, 2.0 * n * n, nbytes, lambda: f(a, x))
 
 
 def copy_case(n_bytes: int, dtype: str = "float32") -> BenchCase:
@@ -175,19 +193,22 @@ def copy_case(n_bytes: int, dtype: str = "float32") -> BenchCase:
     (write-allocate), which this count ignores, as STREAM does."""
     import tensorflow as tf
 
-    b = _check_dtype(dtype)
-    n = max(_check_size("n_bytes", n_bytes) // b, 1)
-    x, s = tf.ones([n], dtype), tf.constant(1.5, dtype)  # s is an input: nothing to constant-fold
+    b = _dtype_bytes(dtype)
+    n = _elements(n_bytes, dtype)
+    x = tf.ones([n], dtype)
+    # s is an input, so there is nothing to constant-fold
+    s = tf.constant(1.5, dtype)
     f = _compiled(tf.multiply, False)
     return BenchCase("copy", n * b, dtype, float(n), 2.0 * n * b, lambda: f(x, s))
 
 
 def read_case(n_bytes: int, dtype: str = "float32") -> BenchCase:
-    """A sum over an array of ``n_bytes``: counted as ``n_bytes`` read (the output is one number)."""
+    """A sum over an array of ``n_bytes``: counted as ``n_bytes`` read (the output is one
+    number)."""
     import tensorflow as tf
 
-    b = _check_dtype(dtype)
-    n = max(_check_size("n_bytes", n_bytes) // b, 1)
+    b = _dtype_bytes(dtype)
+    n = _elements(n_bytes, dtype)
     x = tf.ones([n], dtype)
     f = tf.function(lambda x: tf.reduce_sum(x))
     return BenchCase("read", n * b, dtype, float(n), float(n * b), lambda: f(x))
@@ -199,10 +220,15 @@ def run_case(case: BenchCase, warmup: int = 1, repeats: int = 5) -> BenchResult:
     return BenchResult(case.kind, case.size, case.dtype, case.flops, case.bytes, timing)
 
 
-def _as_tuple(values: Any) -> tuple:
-    return (
-        tuple(values) if isinstance(values, Sequence) and not isinstance(values, str) else (values,)
-    )
+def _as_tuple(name: str, values: Any) -> tuple:
+    """``values`` as a non-empty tuple (one value becomes a tuple of one)."""
+    if isinstance(values, Sequence) and not isinstance(values, str):
+        values = tuple(values)
+    else:
+        values = (values,)
+    if not values:
+        raise ValueError(f"{name} is empty: give at least one")
+    return values
 
 
 def matmul_flops(
@@ -220,8 +246,10 @@ def matmul_flops(
     import tensorflow as tf
 
     results = []
-    for dtype in _as_tuple(dtypes):
-        for n in _as_tuple(sizes):
+    sizes = _as_tuple("sizes", sizes)
+    for dtype in _as_tuple("dtypes", dtypes):
+        _dtype_bytes(dtype)
+        for n in sizes:
             try:
                 results.append(run_case(matmul_case(n, dtype), warmup, repeats))
             except (
@@ -241,17 +269,19 @@ def matvec_flops(
     sizes: int | Sequence[int], dtype: str = "float32", *, warmup: int = 1, repeats: int = 5
 ) -> tuple[BenchResult, ...]:
     """Matrix-vector products ``(n, n) @ (n, 1)`` for every size."""
-    return tuple(run_case(matvec_case(n, dtype), warmup, repeats) for n in _as_tuple(sizes))
+    sizes = _as_tuple("sizes", sizes)
+    return tuple(run_case(matvec_case(n, dtype), warmup, repeats) for n in sizes)
 
 
 def memory_bandwidth(
     n_bytes: int, *, warmup: int = 1, repeats: int = 5
 ) -> tuple[BenchResult, BenchResult]:
     """``(copy, read)`` results on float32 arrays of ``n_bytes``; their ``bytes_per_second``
-    is the bandwidth. Use sizes well above the last-level cache (:func:`suggested_bandwidth_bytes`)."""
-    return run_case(copy_case(n_bytes), warmup, repeats), run_case(
-        read_case(n_bytes), warmup, repeats
-    )
+    is the bandwidth. Use sizes well above the last-level cache
+    (:func:`suggested_bandwidth_bytes`)."""
+    copy = run_case(copy_case(n_bytes), warmup, repeats)
+    read = run_case(read_case(n_bytes), warmup, repeats)
+    return copy, read
 
 
 def dispatch_overhead(repeats: int = 20) -> float:
@@ -311,6 +341,11 @@ def last_level_cache_bytes(root: str = _CACHE_ROOT) -> int | None:
 
 
 def suggested_bandwidth_bytes(minimum: int = 256 * MIB) -> int:
-    """Array size for :func:`memory_bandwidth`: 8 x the last-level cache, at least ``minimum``."""
+    """Array size for :func:`memory_bandwidth`: ``max(minimum, 8 x the last-level cache)``
+    (:func:`last_level_cache_bytes`), or ``minimum`` when the cache size is unknown. Eight
+    times the cache makes the cache's share of the reads negligible."""
+    minimum = check_int("minimum", minimum, minimum=1)
     llc = last_level_cache_bytes()
-    return max(minimum, 8 * llc) if llc else minimum
+    if llc is None:
+        return minimum
+    return max(minimum, 8 * llc)

@@ -19,19 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def _check_positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+from course_lib.runtime.validation import check_array, check_int, check_real
 
 
-def _check_count(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+def _positive(name: str, value: float) -> float:
+    """``value`` as a float if it is a finite number > 0."""
+    return check_real(name, value, minimum=0, strict=True)
 
 
 @dataclass(frozen=True)
@@ -47,15 +40,11 @@ class Operation:
     bytes: float
 
     def __post_init__(self) -> None:
-        if isinstance(self.flops, bool) or not (
-            isinstance(self.flops, (int, float, np.integer, np.floating))
-            and math.isfinite(self.flops)
-            and self.flops >= 0
-        ):
-            raise ValueError(
-                f"Operation {self.name!r}: flops must be a finite number >= 0, got {self.flops!r}"
-            )
-        _check_positive(f"Operation {self.name!r}: bytes", self.bytes)
+        if not isinstance(self.name, str):
+            raise TypeError(f"Operation.name must be a string, got {self.name!r}")
+        where = f"Operation {self.name!r}"
+        object.__setattr__(self, "flops", check_real(f"{where}: flops", self.flops, minimum=0))
+        object.__setattr__(self, "bytes", _positive(f"{where}: bytes", self.bytes))
 
     @property
     def intensity(self) -> float:
@@ -63,11 +52,19 @@ class Operation:
         return self.flops / self.bytes
 
 
+def _operation(op: object) -> Operation:
+    if not isinstance(op, Operation):
+        raise TypeError(
+            f"op must be an Operation (e.g. matmul_op(m, k, n)), got {type(op).__name__}"
+        )
+    return op
+
+
 def ridge_point(peak_flops: float, bandwidth: float) -> float:
     """The intensity ``I* = P / B_mem`` (FLOP/byte) where the memory roof meets the compute roof.
     Operations with ``I < I*`` are memory-bound on this machine, those with ``I > I*``
     compute-bound."""
-    return _check_positive("peak_flops", peak_flops) / _check_positive("bandwidth", bandwidth)
+    return _positive("peak_flops", peak_flops) / _positive("bandwidth", bandwidth)
 
 
 def attainable_flops(
@@ -75,10 +72,11 @@ def attainable_flops(
 ) -> float | np.ndarray:
     """The roofline: ``min(P, B_mem * I)`` FLOP/s for arithmetic intensity ``I`` (FLOP/byte).
     ``intensity`` may be a number or an array (then an array comes back)."""
-    peak, bw = _check_positive("peak_flops", peak_flops), _check_positive("bandwidth", bandwidth)
-    values = np.asarray(intensity, dtype=float)
-    if np.any(~np.isfinite(values)) or np.any(values < 0):
-        raise ValueError(f"intensity must be finite and >= 0, got {intensity!r}")
+    peak = _positive("peak_flops", peak_flops)
+    bw = _positive("bandwidth", bandwidth)
+    values = check_array("intensity", intensity, kind="number", finite=True, dtype=float)
+    if np.any(values < 0):
+        raise ValueError(f"intensity must be >= 0, got {intensity!r}")
     result = np.minimum(peak, bw * values)
     return float(result) if result.ndim == 0 else result
 
@@ -91,18 +89,20 @@ def roofline_curve(
     if intensities is None:
         ridge = ridge_point(peak_flops, bandwidth)
         intensities = np.logspace(math.log10(ridge) - 3, math.log10(ridge) + 3, 200)
-    intensities = np.asarray(intensities, dtype=float)
+    intensities = check_array(
+        "intensities", intensities, ndim=1, kind="number", nonempty=True, dtype=float
+    )
     return intensities, np.asarray(attainable_flops(intensities, peak_flops, bandwidth))
 
 
 def compute_time(op: Operation, peak_flops: float) -> float:
     """Seconds to do the work at the peak rate, ``F / P``."""
-    return op.flops / _check_positive("peak_flops", peak_flops)
+    return _operation(op).flops / _positive("peak_flops", peak_flops)
 
 
 def memory_time(op: Operation, bandwidth: float) -> float:
     """Seconds to move the bytes at full bandwidth, ``Q / B_mem``."""
-    return op.bytes / _check_positive("bandwidth", bandwidth)
+    return _operation(op).bytes / _positive("bandwidth", bandwidth)
 
 
 def predict_time(
@@ -111,17 +111,16 @@ def predict_time(
     """The roofline's time bound ``max(F / P, Q / B_mem)`` in seconds, plus an optional fixed
     ``overhead_seconds`` (e.g. a measured launch/dispatch latency, which the roofline itself
     ignores: it assumes compute and data movement overlap perfectly and nothing else costs)."""
-    if isinstance(overhead_seconds, bool) or not (
-        math.isfinite(overhead_seconds) and overhead_seconds >= 0
-    ):
-        raise ValueError(f"overhead_seconds must be a finite number >= 0, got {overhead_seconds!r}")
-    return max(compute_time(op, peak_flops), memory_time(op, bandwidth)) + overhead_seconds
+    overhead = check_real("overhead_seconds", overhead_seconds, minimum=0)
+    return max(compute_time(op, peak_flops), memory_time(op, bandwidth)) + overhead
 
 
 def bound(op: Operation, peak_flops: float, bandwidth: float) -> str:
     """``"memory"`` if the operation sits left of the ridge point (``Q / B_mem >= F / P``), else
     ``"compute"``."""
-    return "memory" if memory_time(op, bandwidth) >= compute_time(op, peak_flops) else "compute"
+    if memory_time(op, bandwidth) >= compute_time(op, peak_flops):
+        return "memory"
+    return "compute"
 
 
 def matmul_op(m: int, k: int, n: int, dtype_bytes: int = 4, name: str | None = None) -> Operation:
@@ -130,11 +129,13 @@ def matmul_op(m: int, k: int, n: int, dtype_bytes: int = 4, name: str | None = N
 
     For square ``n x n`` float32 matrices ``I = 2 n^3 / (12 n^2) = n / 6``: intensity grows
     with size, so large matrix products are compute-bound."""
-    m, k, n = _check_count("m", m), _check_count("k", k), _check_count("n", n)
-    b = _check_count("dtype_bytes", dtype_bytes)
-    return Operation(
-        name or f"matmul ({m},{k})@({k},{n})", 2.0 * m * k * n, float((m * k + k * n + m * n) * b)
-    )
+    m = check_int("m", m, minimum=1)
+    k = check_int("k", k, minimum=1)
+    n = check_int("n", n, minimum=1)
+    b = check_int("dtype_bytes", dtype_bytes, minimum=1)
+    flops = 2.0 * m * k * n
+    nbytes = float((m * k + k * n + m * n) * b)
+    return Operation(name or f"matmul ({m},{k})@({k},{n})", flops, nbytes)
 
 
 def matvec_op(m: int, n: int, dtype_bytes: int = 4, name: str | None = None) -> Operation:
@@ -143,6 +144,9 @@ def matvec_op(m: int, n: int, dtype_bytes: int = 4, name: str | None = None) -> 
     ``I = 2 m n / (4 (m n + n + m)) -> 1/2`` FLOP/byte in float32 for large matrices, however
     big they are: every weight is read once and used once. This is the shape of one step of
     LLM decoding with batch 1, and why that step is memory-bound."""
-    m, n = _check_count("m", m), _check_count("n", n)
-    b = _check_count("dtype_bytes", dtype_bytes)
-    return Operation(name or f"matvec ({m},{n})@({n},1)", 2.0 * m * n, float((m * n + n + m) * b))
+    m = check_int("m", m, minimum=1)
+    n = check_int("n", n, minimum=1)
+    b = check_int("dtype_bytes", dtype_bytes, minimum=1)
+    flops = 2.0 * m * n
+    nbytes = float((m * n + n + m) * b)
+    return Operation(name or f"matvec ({m},{n})@({n},1)", flops, nbytes)

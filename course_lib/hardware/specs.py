@@ -17,9 +17,9 @@ Conventions (read them before comparing rows). Every field is in SI base units:
 * ``memory_bytes`` is the memory the device **really has, in bytes**: for an NVIDIA GPU the
   total that ``nvidia-smi`` reports (``memory.total`` in MiB, times 2**20), which is what
   the driver exposes to programs (a program gets somewhat less: the CUDA context and the
-  framework take some of it); for a TPU the per-chip HBM that Google states. ``memory_marketed`` is the
-  vendor's label ("80GB"), which is neither: an H100 "80GB" reports 81,559 MiB = 85.5e9 B =
-  79.6 GiB. ``None``: no fixed capacity (a CPU's DIMMs).
+  framework take some of it); for a TPU the per-chip HBM that Google states.
+  ``memory_marketed`` is the vendor's label ("80GB"), which is neither: an H100 "80GB"
+  reports 81,559 MiB = 85.5e9 B = 79.6 GiB. ``None``: no fixed capacity (a CPU's DIMMs).
 * ``power_watts`` is the maximum board power / TDP, or ``None`` where no source was found.
 * ``source_url`` is the vendor's own document (data sheet, whitepaper, product page or
   documentation) when ``primary_source`` is true; ``read_from`` lists the copies in which
@@ -36,10 +36,11 @@ A number that could not be verified is ``None`` (or absent from ``peak_flops``),
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+from course_lib.runtime.validation import check_choice, check_int, check_real
 
 KINDS = ("cpu", "gpu", "tpu")
 PRECISIONS = ("float64", "float32", "tf32", "bfloat16", "float16", "fp8")
@@ -88,35 +89,20 @@ class HardwareSpec:
         where = f"HardwareSpec {self.name!r}"
         if not isinstance(self.name, str) or not self.name.strip():
             raise ValueError(f"HardwareSpec.name must be a non-empty string, got {self.name!r}")
-        if self.kind not in KINDS:
-            raise ValueError(f"{where}: kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        check_choice(f"{where}: kind", self.kind, KINDS)
         if not isinstance(self.peak_flops, Mapping) or not self.peak_flops:
             raise ValueError(f"{where}: peak_flops must be a non-empty mapping precision -> FLOP/s")
         for precision, value in self.peak_flops.items():
-            if precision not in PRECISIONS:
-                raise ValueError(
-                    f"{where}: unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}"
-                )
-            if isinstance(value, bool) or not (
-                isinstance(value, (int, float)) and math.isfinite(value) and value > 0
-            ):
-                raise ValueError(
-                    f"{where}: peak_flops[{precision!r}] must be a number > 0, got {value!r}"
-                )
+            check_choice(f"{where}: a peak_flops precision", precision, PRECISIONS)
+            check_real(f"{where}: peak_flops[{precision!r}]", value, minimum=0, strict=True)
         object.__setattr__(self, "peak_flops", MappingProxyType(dict(self.peak_flops)))
-        for name in ("memory_bandwidth", "memory_bytes", "power_watts"):
+        check_real(f"{where}: memory_bandwidth", self.memory_bandwidth, minimum=0, strict=True)
+        for name in ("memory_bytes", "power_watts"):
             value = getattr(self, name)
-            if value is None and name != "memory_bandwidth":
-                continue
-            if isinstance(value, bool) or not (
-                isinstance(value, (int, float)) and math.isfinite(value) and value > 0
-            ):
-                allowed = "a number > 0" + ("" if name == "memory_bandwidth" else " or None")
-                raise ValueError(f"{where}: {name} must be {allowed}, got {value!r}")
-        if self.cores is not None and (
-            isinstance(self.cores, bool) or not isinstance(self.cores, int) or self.cores < 1
-        ):
-            raise ValueError(f"{where}: cores must be a positive int or None, got {self.cores!r}")
+            if value is not None:
+                check_real(f"{where}: {name} (or None)", value, minimum=0, strict=True)
+        if self.cores is not None:
+            check_int(f"{where}: cores (or None)", self.cores, minimum=1)
         urls = (
             self.source_url,
             *self.other_sources,
@@ -195,10 +181,7 @@ _EPYC_9654 = (
     "https://www.amd.com/en/products/processors/server/epyc/4th-generation-9004-and-8004-series/"
     "amd-epyc-9654.html"
 )
-_ZEN4_SOG = (
-    "https://www.amd.com/content/dam/amd/en/documents/epyc-technical-docs/software-optimization-guides/"
-    "57647.zip"
-)
+_ZEN4_SOG = "https://www.amd.com/content/dam/amd/en/documents/epyc-technical-docs/software-optimization-guides/57647.zip"
 
 SPECS: tuple[HardwareSpec, ...] = (
     HardwareSpec(
@@ -220,8 +203,10 @@ SPECS: tuple[HardwareSpec, ...] = (
         other_sources=("https://github.com/modal-labs/modal-client/pull/2797",),
         notes=_NVIDIA_DENSE
         + "NVIDIA A100 data sheet (r4): 'BFLOAT16 Tensor Core 312 TFLOPS | 624 TFLOPS*', "
-        "FP16 the same, 'TF32 Tensor Core 156 TFLOPS | 312 TFLOPS*', FP32 19.5 TFLOPS (no tensor cores), "
-        "'* With sparsity'; A100 80GB SXM: 80GB HBM2e, 2,039 GB/s (the 80GB PCIe card: 1,935 GB/s), "
+        "FP16 the same, 'TF32 Tensor Core 156 TFLOPS | 312 TFLOPS*', FP32 19.5 TFLOPS (no tensor "
+        "cores), "
+        "'* With sparsity'; A100 80GB SXM: 80GB HBM2e, 2,039 GB/s (the 80GB PCIe card: 1,935 "
+        "GB/s), "
         "400 W max TDP. The data sheet was read in the copy of its table in read_from. "
         + _nvidia_memory(
             81920,
@@ -255,8 +240,10 @@ SPECS: tuple[HardwareSpec, ...] = (
         notes=_NVIDIA_DENSE
         + "NVIDIA's H100 specification table (read in the verbatim copy in read_from): "
         "H100 SXM BF16/FP16 Tensor Core 1,979* TFLOPS, TF32 989*, FP8 3,958*, FP32 67 TFLOPS, "
-        "'* Shown with sparsity. Specifications 1/2 lower without sparsity'; GPU memory 80GB HBM3 at "
-        "3.35 TB/s; max TDP up to 700 W (configurable). Klockwood derives 989.4 dense BF16 TFLOPS from "
+        "'* Shown with sparsity. Specifications 1/2 lower without sparsity'; GPU memory 80GB HBM3 "
+        "at "
+        "3.35 TB/s; max TDP up to 700 W (configurable). Klockwood derives 989.4 dense BF16 TFLOPS "
+        "from "
         "the clocks. "
         + _nvidia_memory(
             81559,
@@ -285,8 +272,10 @@ SPECS: tuple[HardwareSpec, ...] = (
         other_sources=("https://github.com/sgl-project/sglang/issues/3196",),
         notes=_NVIDIA_DENSE
         + "NVIDIA's H200 specification table: H200 SXM 141GB HBM3e at 4.8 TB/s, the "
-        "same Tensor Core rates as the H100 SXM (BF16/FP16 1,979*, FP8 3,958* TFLOPS, FP32 67), max TDP "
-        "up to 700 W (configurable): it is the same GH100 GPU with more and faster memory. NVIDIA's own "
+        "same Tensor Core rates as the H100 SXM (BF16/FP16 1,979*, FP8 3,958* TFLOPS, FP32 67), "
+        "max TDP "
+        "up to 700 W (configurable): it is the same GH100 GPU with more and faster memory. "
+        "NVIDIA's own "
         "MLPerf Inference v4.1 system description (read_from) gives 'accelerator_memory_capacity': "
         "'141 GB', HBM3e, 'H200 TGP 700W'. "
         + _nvidia_memory(
@@ -306,9 +295,10 @@ SPECS: tuple[HardwareSpec, ...] = (
         memory_marketed="32 GiB HBM2",
         source_url="https://cloud.google.com/tpu/docs/v4",
         vendor_url="https://cloud.google.com/tpu/docs/v4",
-        notes="Google Cloud TPU v4 page, per chip (2 TensorCores, 4 MXUs each): 'Peak compute per chip 275 "
-        "teraflops (bf16 or int8)', 'HBM2 capacity and bandwidth 32 GiB, 1200 GBps', 'Measured "
-        "min/mean/max power 90/170/192 W'. Google gives no TDP; 192 W is its measured maximum.",
+        notes="Google Cloud TPU v4 page, per chip (2 TensorCores, 4 MXUs each): 'Peak compute per "
+        "chip 275 teraflops (bf16 or int8)', 'HBM2 capacity and bandwidth 32 GiB, 1200 GBps', "
+        "'Measured min/mean/max power 90/170/192 W'. Google gives no TDP; 192 W is its measured "
+        "maximum.",
     ),
     HardwareSpec(
         name="Google TPU v5e",
@@ -320,11 +310,11 @@ SPECS: tuple[HardwareSpec, ...] = (
         memory_marketed="16 GB HBM2",
         source_url="https://cloud.google.com/tpu/docs/v5e",
         vendor_url="https://cloud.google.com/tpu/docs/v5e",
-        notes="Google Cloud TPU v5e page, per chip (1 TensorCore, 4 MXUs): 'Peak compute per chip (bf16) "
-        "197 TFLOPs' (393 TOPS int8), 'HBM2 capacity and bandwidth 16 GB, 819 GBps'. Another version of "
-        "the page says 'HBM bandwidth per chip 800 GiBps' (= 859 GB/s, 5 % more); 819 GBps is used. "
-        "Google does not say whether its '16 GB' is decimal or binary: the smaller reading, 16e9 B, is "
-        "stored. No power figure found.",
+        notes="Google Cloud TPU v5e page, per chip (1 TensorCore, 4 MXUs): 'Peak compute per chip "
+        "(bf16) 197 TFLOPs' (393 TOPS int8), 'HBM2 capacity and bandwidth 16 GB, 819 GBps'. "
+        "Another version of the page says 'HBM bandwidth per chip 800 GiBps' (= 859 GB/s, 5 % "
+        "more); 819 GBps is used. Google does not say whether its '16 GB' is decimal or binary: "
+        "the smaller reading, 16e9 B, is stored. No power figure found.",
     ),
     HardwareSpec(
         name="Google TPU v5p",
@@ -336,9 +326,9 @@ SPECS: tuple[HardwareSpec, ...] = (
         memory_marketed="95 GB HBM2e",
         source_url="https://cloud.google.com/tpu/docs/v5p-training",
         vendor_url="https://cloud.google.com/tpu/docs/v5p-training",
-        notes="Google Cloud TPU v5p page, per chip: 'Peak compute per chip (bf16) 459 TFLOPs', 'HBM2e "
-        "capacity and bandwidth 95GB, 2765 GBps'. Decimal or binary GB is not stated: 95e9 B (the "
-        "smaller reading) is stored. No power figure found in Google's docs.",
+        notes="Google Cloud TPU v5p page, per chip: 'Peak compute per chip (bf16) 459 TFLOPs', "
+        "'HBM2e capacity and bandwidth 95GB, 2765 GBps'. Decimal or binary GB is not stated: 95e9 "
+        "B (the smaller reading) is stored. No power figure found in Google's docs.",
     ),
     HardwareSpec(
         name="NVIDIA GeForce RTX 4090",
@@ -355,14 +345,15 @@ SPECS: tuple[HardwareSpec, ...] = (
             "https://github.com/vllm-project/vllm/issues/7553",
             "https://www.thefpsreview.com/gpu-family/nvidia-geforce-rtx-4090-gpu-family-specifications",
         ),
-        notes="Consumer card. NVIDIA Ada GPU Architecture whitepaper, Appendix A (GeForce RTX 4090), dense/"
-        "sparse pairs: 'Peak FP16 Tensor TFLOPS with FP32 Accumulate 165.2/330.4', 'Peak BF16 Tensor "
-        "TFLOPS with FP32 Accumulate 165.2/330.4', 'Peak FP16 Tensor TFLOPS with FP16 Accumulate "
-        "330.3/660.6', Peak FP32 TFLOPS (non-Tensor) 82.6, memory bandwidth 1008 GB/sec (384-bit GDDR6X "
-        "at 21 Gbps). float16/bfloat16 store the FP32-accumulate rates (165.2, what the frameworks use); "
-        "with FP16 accumulation float16 runs at 330.3 TFLOPS dense on this card. The whitepaper's "
-        "table was read as quoted in public repositories and in the database in read_from; 450 W is the "
-        "card's total graphics power as given by the pages in other_sources. "
+        notes="Consumer card. NVIDIA Ada GPU Architecture whitepaper, Appendix A (GeForce RTX "
+        "4090), dense/sparse pairs: 'Peak FP16 Tensor TFLOPS with FP32 Accumulate 165.2/330.4', "
+        "'Peak BF16 Tensor TFLOPS with FP32 Accumulate 165.2/330.4', 'Peak FP16 Tensor TFLOPS with "
+        "FP16 Accumulate 330.3/660.6', Peak FP32 TFLOPS (non-Tensor) 82.6, memory bandwidth 1008 "
+        "GB/sec (384-bit GDDR6X at 21 Gbps). float16/bfloat16 store the FP32-accumulate rates "
+        "(165.2, what the frameworks use); with FP16 accumulation float16 runs at 330.3 TFLOPS "
+        "dense on this card. The whitepaper's table was read as quoted in public repositories and "
+        "in the database in read_from; 450 W is the card's total graphics power as given by the "
+        "pages in other_sources. "
         + _nvidia_memory(24564, "24 GB", "vllm-project/vllm issue 7553 (4 x RTX 4090)"),
     ),
     HardwareSpec(
@@ -380,19 +371,21 @@ SPECS: tuple[HardwareSpec, ...] = (
             _ZEN4_SOG,
             "https://www.numberworld.org/blogs/2024_8_7_zen5_avx512_teardown/",
         ),
-        notes="Derived: AMD quotes no FLOP/s for this CPU. AMD's EPYC 9654 product page (its table read in the "
-        "copy in read_from): 96 cores, base clock 2.40 GHz, max. boost clock up to 3.70 GHz, 384 MB L3, 12 channels of DDR5-4800, 360 W default TDP. A roofline peak is an "
+        notes="Derived: AMD quotes no FLOP/s for this CPU. AMD's EPYC 9654 product page (its table "
+        "read in the copy in read_from): 96 cores, base clock 2.40 GHz, max. boost clock up to "
+        "3.70 GHz, 384 MB L3, 12 channels of DDR5-4800, 360 W default TDP. A roofline peak is an "
         "upper bound, so the boost clock is used: 96 cores x 3.7 GHz x 32 FP32 FLOP/cycle/core = "
         "11.4 TFLOP/s per socket, 118.4 GFLOP/s per core (at the 2.4 GHz base clock it would be "
         "76.8 GFLOP/s per core, less than one core of the course's machine measured); float64 half "
-        "that. 32 FLOP/cycle: a Zen 4 core has two 256-bit FMA pipes (AMD's Software Optimization Guide "
-        "for the Zen 4 microarchitecture, pub. 57647, in other_sources; the guide itself could not be "
-        "opened from the course's tools) and executes a 512-bit AVX-512 instruction as two 256-bit "
-        "halves (A. Yee's measurements, numberworld.org, in other_sources), so 2 FMA x 8 float32 lanes "
-        "x 2 FLOP. A consistency check: 16 FLOP/cycle would allow at most 59.2 GFLOP/s per core at "
-        "3.7 GHz, less than one core of the course's machine measured. Bandwidth: 12 channels x 4,800 MT/s x 8 bytes = 460.8 GB/s per socket. "
-        "Capacity depends on the DIMMs fitted (None). The course's own machine reports CPU family 25, "
-        "model 17 (Zen 4 'Genoa'); which EPYC model it is, the VM does not say.",
+        "that. 32 FLOP/cycle: a Zen 4 core has two 256-bit FMA pipes (AMD's Software Optimization "
+        "Guide for the Zen 4 microarchitecture, pub. 57647, in other_sources; the guide itself "
+        "could not be opened from the course's tools) and executes a 512-bit AVX-512 instruction "
+        "as two 256-bit halves (A. Yee's measurements, numberworld.org, in other_sources), so 2 "
+        "FMA x 8 float32 lanes x 2 FLOP. A consistency check: 16 FLOP/cycle would allow at most "
+        "59.2 GFLOP/s per core at 3.7 GHz, less than one core of the course's machine measured. "
+        "Bandwidth: 12 channels x 4,800 MT/s x 8 bytes = 460.8 GB/s per socket. Capacity depends "
+        "on the DIMMs fitted (None). The course's own machine reports CPU family 25, model 17 (Zen "
+        "4 'Genoa'); which EPYC model it is, the VM does not say.",
     ),
 )
 
@@ -405,7 +398,11 @@ def spec_names() -> tuple[str, ...]:
 def get_spec(name: str) -> HardwareSpec:
     """The row of :data:`SPECS` called ``name`` (case and surrounding spaces ignored);
     ``ValueError`` listing every name otherwise."""
-    key = str(name).strip().lower()
+    if not isinstance(name, str):
+        raise TypeError(
+            f"name must be a string, one of: {'; '.join(spec_names())}; got {type(name).__name__}"
+        )
+    key = name.strip().lower()
     for spec in SPECS:
         if spec.name.lower() == key:
             return spec
