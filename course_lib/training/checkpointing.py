@@ -1,27 +1,34 @@
-"""Checkpoints, resume and early-stopping state of one training run.
+"""Checkpoints of one training run, and their JSON and array side files.
 
-A checkpoint holds everything needed to continue exactly where a run stopped: the model
-weights, each optimizer's state (moments, step counts, loss scale), the global step
-counter, and the position of the training-data iterator (``tf.train.Checkpoint`` saves a
-``tf.data`` iterator, seeded shuffle buffers included). Beside it, ``history.json`` keeps
-the history and ``run_state.json`` the sums of a half-finished epoch, so a resumed run
-reports the same epoch means as an uninterrupted one.
+A checkpoint at step ``s`` holds everything needed to continue exactly where a run stopped:
+
+* ``ckpt-s.*`` (``tf.train.Checkpoint``): the objects it was given -- model weights, each
+  optimizer's state (moments, step counts, loss scale), the global step counter and the
+  position of the training-data iterator (seeded shuffle buffers included);
+* ``state-s.json``: plain data the caller hands over (the history, the sums of a record
+  interval in progress, the early-stopping state);
+* ``arrays-s.npz`` (optional): named lists of arrays (the early-stopping best weights).
+
+Side files of checkpoints the manager deleted are deleted too, so every kept checkpoint has
+the side files of its own step and a run resumed from an older checkpoint reports exactly
+what an uninterrupted one would. :class:`Checkpointer` knows nothing of the trainer: it is
+given the objects to save and returns what it restored.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from course_lib.training.history import EpochRecord, History
-
-if TYPE_CHECKING:  # imported for type hints only (the loop imports this module)
-    from course_lib.training.trainer import Trainer
+_STEP = re.compile(r"ckpt-(\d+)$")
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -35,66 +42,85 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
-class RunState:
-    """The checkpointable state of a :class:`~course_lib.training.trainer.Trainer` run."""
+@dataclass
+class Restored:
+    """What :meth:`Checkpointer.restore` read back.
 
-    def __init__(self, trainer: Trainer, iterator) -> None:
-        self.iterator = iterator
-        self._partial: tuple[dict[str, float], float] | None = None
-        self._best_weights: list[np.ndarray] | None = None
-        cfg = trainer.config
-        self.dir = Path(cfg.checkpoint_dir).expanduser() if cfg.checkpoint_dir else None
-        if self.dir is None:
-            return
-        if not is_chief(trainer.strategy):  # other workers write a throw-away copy
-            self.dir = self.dir / f"worker-{trainer.strategy.cluster_resolver.task_id}-tmp"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        objects = {"step": trainer.step, "iterator": iterator}
-        objects.update({f"model_{k}": m for k, m in trainer.task.models.items()})
-        objects.update(
-            {
-                f"optimizer_{o.name}": opt
-                for o, opt in zip(trainer.task.objectives, trainer.optimizers)
-            }
-        )
-        objects.update({f"extra_{k}": t for k, t in trainer.task.trackables.items()})
-        self.checkpoint = tf.train.Checkpoint(**objects)
+    Attributes:
+        path: the checkpoint's prefix (``.../ckpt-120``).
+        step: the step it was saved at.
+        state: the ``state`` dict saved with it (``{}`` if its side file is missing).
+        arrays: the named arrays saved with it (``{}`` if none).
+    """
+
+    path: str
+    step: int
+    state: dict[str, Any]
+    arrays: dict[str, list[np.ndarray]]
+
+
+class Checkpointer:
+    """Saves and restores a fixed set of trackable objects, with side files per step.
+
+    Args:
+        directory: where checkpoints go (created if missing).
+        objects: name -> object that ``tf.train.Checkpoint`` can track (Keras models and
+            optimizers, ``tf.Variable``, a ``tf.data`` iterator, ...).
+        keep: how many recent checkpoints to keep.
+        strategy: the distribution strategy; on a worker that is not the chief, checkpoints
+            go to a throw-away sub-directory ``worker-<i>-tmp`` (every worker must take part
+            in saving, only the chief's copy is kept).
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        objects: Mapping[str, Any],
+        keep: int,
+        strategy: tf.distribute.Strategy | None = None,
+    ) -> None:
+        self.directory = Path(directory).expanduser()
+        strategy = strategy or tf.distribute.get_strategy()
+        if not is_chief(strategy):
+            task_id = strategy.cluster_resolver.task_id
+            self.directory = self.directory / f"worker-{task_id}-tmp"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.checkpoint = tf.train.Checkpoint(**dict(objects))
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, str(self.dir), max_to_keep=cfg.keep_checkpoints
+            self.checkpoint, str(self.directory), max_to_keep=keep
         )
 
     @property
-    def enabled(self) -> bool:
-        """Whether checkpoints are written (``TrainConfig.checkpoint_dir`` is set)."""
-        return self.dir is not None
+    def latest(self) -> str | None:
+        """The newest checkpoint's prefix, or ``None``."""
+        return self.manager.latest_checkpoint
 
-    # --------------------------------------------------------------- save / restore
     def save(
-        self, trainer: Trainer, partial: tuple[dict[str, float], float] | None = None
-    ) -> str | None:
-        """Write a checkpoint at the current step; ``partial`` = sums of an unfinished epoch."""
-        if not self.enabled:
-            return None
-        step = int(trainer.step.numpy())
+        self,
+        step: int,
+        state: Mapping[str, Any],
+        arrays: Mapping[str, list[np.ndarray]] | None = None,
+    ) -> str:
+        """Write the checkpoint ``ckpt-<step>`` with its side files; return its prefix."""
         path = self.manager.save(checkpoint_number=step)
-        state = {
-            "step": step,
-            "partial": None if partial is None else {"totals": partial[0], "seconds": partial[1]},
-        }
-        _write_json(self.dir / "run_state.json", state)
-        self.save_history(trainer)
+        _write_json(self.directory / f"state-{step}.json", dict(state))
+        if arrays:
+            flat = {
+                f"{name}__{i}": a for name, values in arrays.items() for i, a in enumerate(values)
+            }
+            tmp = self.directory / f"arrays-{step}.tmp.npz"
+            np.savez(tmp, **flat)
+            os.replace(tmp, self.directory / f"arrays-{step}.npz")
+        self._delete_orphan_side_files()
         return path
 
-    def save_history(self, trainer: Trainer) -> None:
-        """Write ``history.json`` (called at every checkpoint and when a run ends)."""
-        if self.enabled:
-            trainer.history.save(self.dir / "history.json")
+    def restore(self) -> Restored | None:
+        """Restore the newest checkpoint into the objects; ``None`` if there is none.
 
-    def restore_latest(self, trainer: Trainer, force: bool = False) -> str | None:
-        """Restore the newest checkpoint (if resuming is on, or ``force``); return its path."""
-        if not self.enabled or not (trainer.config.resume or force):
-            return None
-        latest = self.manager.latest_checkpoint
+        Raises ``ValueError`` when the checkpoint does not match the objects (another
+        model, optimizer or data pipeline).
+        """
+        latest = self.latest
         if latest is None:
             return None
         try:
@@ -102,83 +128,45 @@ class RunState:
         except (AssertionError, ValueError, tf.errors.OpError) as err:
             raise ValueError(
                 f"The checkpoint {latest} does not match this model, optimizer or data pipeline "
-                f"({type(err).__name__}: {str(err)[:300]}). Use another checkpoint_dir or delete "
-                "this one to start afresh."
+                f"({type(err).__name__}: {str(err)[:300]}). Use another checkpoint_dir, or "
+                "start afresh (nb.run_dir(name, fresh=True) empties the run directory)."
             ) from err
-        step = int(trainer.step.numpy())
-        history_file, state_file = self.dir / "history.json", self.dir / "run_state.json"
-        if history_file.exists():
-            trainer.history = History.load(history_file)
-            trainer.history.truncate(step)
-        if state_file.exists():
-            state = json.loads(state_file.read_text())
-            if state.get("step") == step and state.get("partial"):
-                self._partial = (
-                    dict(state["partial"]["totals"]),
-                    float(state["partial"]["seconds"]),
-                )
-        if not force:
-            print(f"resumed from {latest} (step {step})", flush=True)
-        return latest
+        step = _step_of(latest)
+        state_file = self.directory / f"state-{step}.json"
+        state = json.loads(state_file.read_text()) if state_file.exists() else {}
+        return Restored(path=latest, step=step, state=state, arrays=self._read_arrays(step))
 
-    def take_partial_epoch(self, keep: bool = False) -> tuple[dict[str, float], float]:
-        """Sums and seconds of the epoch the run is in the middle of (then forgotten, unless ``keep``)."""
-        partial = self._partial if self._partial is not None else ({}, 0.0)
-        if not keep:
-            self._partial = None
-        return partial
+    def write_json(self, name: str, obj: Any) -> Path:
+        """Write ``obj`` as ``<directory>/<name>`` atomically (e.g. ``history.json``)."""
+        path = self.directory / name
+        _write_json(path, obj)
+        return path
 
-    def keep_partial_epoch(self, totals: dict[str, float], seconds: float) -> None:
-        """Remember the sums of an epoch cut short (by ``max_steps``) for the next ``fit``."""
-        self._partial = (dict(totals), seconds)
+    def _read_arrays(self, step: int) -> dict[str, list[np.ndarray]]:
+        path = self.directory / f"arrays-{step}.npz"
+        if not path.exists():
+            return {}
+        grouped: dict[str, dict[int, np.ndarray]] = {}
+        with np.load(path) as f:
+            for key in f.files:
+                name, index = key.rsplit("__", 1)
+                grouped.setdefault(name, {})[int(index)] = f[key]
+        return {name: [values[i] for i in sorted(values)] for name, values in grouped.items()}
 
-    # --------------------------------------------------------------- early stopping
-    def early_stopping_update(self, trainer: Trainer, record: EpochRecord) -> str:
-        """Track the monitored value; return a reason to stop, or ``""`` to go on."""
-        rule = trainer.config.early_stopping
-        if rule is None:
-            return ""
-        split, name = (
-            ("val", rule.monitor[4:])
-            if rule.monitor.startswith("val_")
-            else ("train", rule.monitor)
-        )
-        values = getattr(record, split)
-        if name not in values:
-            raise KeyError(
-                f"EarlyStopping monitors {rule.monitor!r}, but epoch {record.epoch} recorded "
-                f"{split} values {sorted(values)}"
-                + (" (no validation data given?)" if split == "val" else "")
-            )
-        value, best = values[name], trainer.history.best
-        sign = 1.0 if rule.mode == "min" else -1.0
-        if not best or sign * (value - best["value"]) < -rule.min_delta:
-            trainer.history.best = {"value": value, "epoch": record.epoch, "wait": 0}
-            if rule.restore_best_weights:
-                self._snapshot_best(trainer)
-            return ""
-        best["wait"] += 1
-        if best["wait"] < rule.patience:
-            return ""
-        reason = f"{rule.monitor} did not improve on {best['value']:.5g} (epoch {best['epoch']}) for {rule.patience} epochs"
-        if rule.restore_best_weights:
-            self._restore_best(trainer)
-            reason += "; weights of the best epoch restored"
-        return reason
+    def _delete_orphan_side_files(self) -> None:
+        kept = {_step_of(path) for path in self.manager.checkpoints}
+        for pattern in ("state-*.json", "arrays-*.npz"):
+            for path in self.directory.glob(pattern):
+                stem = path.name.split("-", 1)[1].split(".", 1)[0]
+                if stem.isdigit() and int(stem) not in kept:
+                    path.unlink(missing_ok=True)
 
-    def _snapshot_best(self, trainer: Trainer) -> None:
-        self._best_weights = [v.numpy() for v in trainer.task.model_variables()]
-        if self.enabled:
-            np.savez(self.dir / "best_weights.npz", *self._best_weights)
 
-    def _restore_best(self, trainer: Trainer) -> None:
-        weights = self._best_weights
-        if weights is None and self.enabled and (self.dir / "best_weights.npz").exists():
-            with np.load(self.dir / "best_weights.npz") as f:
-                weights = [f[f"arr_{i}"] for i in range(len(f.files))]
-        if weights is not None:
-            for variable, value in zip(trainer.task.model_variables(), weights):
-                variable.assign(value)
+def _step_of(path: str) -> int:
+    match = _STEP.search(path)
+    if match is None:
+        raise ValueError(f"not a checkpoint prefix of the form .../ckpt-<step>: {path}")
+    return int(match.group(1))
 
 
 def _write_json(path: Path, obj: object) -> None:

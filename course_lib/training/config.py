@@ -1,31 +1,34 @@
-"""How to train: the loop's settings, as data (:class:`TrainConfig`, :class:`EarlyStopping`)."""
+"""How to train: the loop's settings, as data (:class:`TrainConfig`).
+
+A run is counted in optimizer *steps*. It is given either as a number of steps
+(``steps=1005``) or as a number of passes over the data (``epochs=3``: ``3 * S`` steps, with
+``S`` the batches in one pass, or ``steps_per_epoch``). Every ``eval_every`` steps the loop
+writes a *record* (training means since the previous record, then validation), and it always
+writes one at the last step, so no step is dropped: ``steps=1005, eval_every=250`` records at
+steps 250, 500, 750, 1000 and 1005.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_lib.runtime.validation import check_choice, check_int
+from course_lib.training.early_stopping import EarlyStopping
 
-@dataclass(frozen=True)
-class EarlyStopping:
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+PROGRESS_CHOICES = ("bar", "records", "none")
 
-    ``monitor`` names a training value (``"loss"``) or, with the prefix ``val_``, a
-    validation value (``"val_loss"``). ``restore_best_weights`` puts the weights of the
-    best epoch back when the run stops early.
-    """
 
-    monitor: str = "val_loss"
-    mode: str = "min"
-    patience: int = 3
-    min_delta: float = 0.0
-    restore_best_weights: bool = True
+def _check_optional_int(name: str, value: object, minimum: int) -> int | None:
+    if value is None:
+        return None
+    return check_int(name, value, minimum=minimum)
 
-    def __post_init__(self) -> None:
-        if self.mode not in ("min", "max"):
-            raise ValueError(f"EarlyStopping.mode must be 'min' or 'max', got {self.mode!r}")
-        if self.patience < 0:
-            raise ValueError("EarlyStopping.patience must be >= 0")
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return value
 
 
 @dataclass(frozen=True)
@@ -33,48 +36,76 @@ class TrainConfig:
     """How to train (sizes come from the run profile; this is the same in every profile).
 
     Attributes:
-        epochs: total number of epochs (a resumed run continues up to it).
-        steps_per_epoch: steps in one epoch; default: batches in one pass over the data.
-        max_steps: stop at this global step even within an epoch (``None``: no limit).
-        steps_per_execution: steps run inside one compiled call (progress, NaN checks
-            and step checkpoints happen between calls).
+        steps: total optimizer steps of the run; a resumed run continues up to it.
+        epochs: OR total passes over the training data. Give at most one of ``steps`` and
+            ``epochs``; with neither, the run is one epoch. ``fit(steps=..., epochs=...)``
+            overrides both for one call.
+        steps_per_epoch: steps in one epoch, only with ``epochs`` (or neither); needed when
+            the data has no known length (it repeats, is filtered or comes from a
+            generator). Default: the number of batches in one pass.
+        eval_every: steps between two records. Default: one epoch when counting epochs,
+            else ``steps`` (one record at the end). The last step always ends a record.
+        steps_per_execution: steps run inside one compiled call (progress, NaN checks and
+            checkpoints happen between calls).
         jit_compile: compile each replica's gradient computation with XLA.
         checkpoint_dir: where checkpoints go; ``None`` disables them.
-        checkpoint_every_epochs / checkpoint_every_steps: when to save (either or both).
-        keep_checkpoints: how many recent checkpoints to keep.
+        checkpoint_every: steps between two checkpoints (only with ``checkpoint_dir``);
+            default: at every record. The run's last step is always saved.
+        keep_checkpoints: how many recent checkpoints to keep (>= 1).
         resume: restore the newest checkpoint in ``checkpoint_dir`` before training.
-        early_stopping: an :class:`EarlyStopping`, or ``None``.
-        progress: ``"bar"``, ``"epoch"`` (a line per epoch) or ``"none"``; ``None``:
-            a bar in the ``student`` and ``full`` profiles, nothing in ``ci``.
+        early_stopping: an :class:`~course_lib.training.early_stopping.EarlyStopping`, or
+            ``None``; its patience counts records.
+        progress: ``"bar"`` (a bar per record interval and a line per record),
+            ``"records"`` (a line per record) or ``"none"``; ``None``: a bar in the
+            ``student`` and ``full`` profiles, nothing in ``ci``.
     """
 
-    epochs: int = 1
+    steps: int | None = None
+    epochs: int | None = None
     steps_per_epoch: int | None = None
-    max_steps: int | None = None
+    eval_every: int | None = None
     steps_per_execution: int = 10
     jit_compile: bool = False
     checkpoint_dir: str | Path | None = None
-    checkpoint_every_epochs: int | None = 1
-    checkpoint_every_steps: int | None = None
+    checkpoint_every: int | None = None
     keep_checkpoints: int = 2
     resume: bool = True
     early_stopping: EarlyStopping | None = None
     progress: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "steps_per_execution", "keep_checkpoints"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in (
-            "steps_per_epoch",
-            "max_steps",
-            "checkpoint_every_epochs",
-            "checkpoint_every_steps",
-        ):
-            value = getattr(self, name)
-            if value is not None and int(value) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1 or None, got {value}")
-        if self.progress not in (None, "bar", "epoch", "none"):
+        _check_optional_int("TrainConfig.steps", self.steps, minimum=1)
+        _check_optional_int("TrainConfig.epochs", self.epochs, minimum=1)
+        _check_optional_int("TrainConfig.steps_per_epoch", self.steps_per_epoch, minimum=1)
+        _check_optional_int("TrainConfig.eval_every", self.eval_every, minimum=1)
+        _check_optional_int("TrainConfig.checkpoint_every", self.checkpoint_every, minimum=1)
+        check_int("TrainConfig.steps_per_execution", self.steps_per_execution, minimum=1)
+        check_int("TrainConfig.keep_checkpoints", self.keep_checkpoints, minimum=1)
+        _check_bool("TrainConfig.jit_compile", self.jit_compile)
+        _check_bool("TrainConfig.resume", self.resume)
+        if self.steps is not None and self.epochs is not None:
             raise ValueError(
-                f"TrainConfig.progress must be 'bar', 'epoch', 'none' or None, got {self.progress!r}"
+                f"TrainConfig got both steps={self.steps} and epochs={self.epochs}: give one "
+                "(steps counts optimizer updates, epochs counts passes over the data)"
             )
+        if self.steps is not None and self.steps_per_epoch is not None:
+            raise ValueError(
+                "TrainConfig.steps_per_epoch only applies when counting epochs; with "
+                f"steps={self.steps} set eval_every to choose how often the loop records"
+            )
+        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, Path)):
+            raise TypeError(
+                "TrainConfig.checkpoint_dir must be a str, a pathlib.Path or None, got "
+                f"{type(self.checkpoint_dir).__name__}"
+            )
+        if self.checkpoint_every is not None and self.checkpoint_dir is None:
+            raise ValueError(
+                f"TrainConfig.checkpoint_every={self.checkpoint_every} needs a checkpoint_dir"
+            )
+        if self.early_stopping is not None and not isinstance(self.early_stopping, EarlyStopping):
+            raise TypeError(
+                "TrainConfig.early_stopping must be an EarlyStopping or None, got "
+                f"{type(self.early_stopping).__name__}"
+            )
+        if self.progress is not None:
+            check_choice("TrainConfig.progress", self.progress, PROGRESS_CHOICES)

@@ -1,7 +1,13 @@
-"""The record of a training run: what the loop measured, epoch by epoch, ready to plot.
+"""The record of a training run: what the loop measured, record by record, ready to plot.
 
-A :class:`History` survives interruption: the loop writes it as JSON next to every
-checkpoint, and a resumed run continues the same history.
+Every ``eval_every`` steps (and at the last step) the loop appends a :class:`Record`: the
+means of the training values over the steps since the previous record, and the validation
+means. Every mean is a ratio of sums, ``sum of values / number of values``, both summed over
+all batches (and replicas) it covers, so a mean over examples and a mean over tokens are both
+exact. Between records, :attr:`History.points` keeps finer means, one per compiled call.
+
+A :class:`History` survives interruption: the loop saves it with every checkpoint, and a
+resumed run continues the same history.
 """
 
 from __future__ import annotations
@@ -12,22 +18,29 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from course_lib.runtime.validation import check_choice
+
+STOP_REASONS = ("completed", "early_stopping", "interrupted", "non-finite")
+
 
 @dataclass
-class EpochRecord:
-    """What one epoch measured.
+class Record:
+    """What the loop measured up to one step.
 
     Attributes:
-        epoch: 1-based epoch number.
-        step: global step counter at the end of the epoch.
-        train: mean of every loss and metric over the epoch's training examples.
+        step: global step (optimizer updates so far) at the record.
+        epoch: passes over the training data so far, ``step / steps_per_epoch`` (a float;
+            ``None`` when the data has no known length).
+        train: mean of every loss and metric over the training examples (or tokens) of the
+            steps since the previous record.
         val: the same on the validation data (empty without validation data).
-        examples_per_sec: training throughput (compiled steps only, no validation).
-        seconds: wall time of the epoch's training steps.
+        examples_per_sec: training throughput over those steps (compiled steps only, no
+            validation).
+        seconds: wall time of those training steps.
     """
 
-    epoch: int
     step: int
+    epoch: float | None
     train: dict[str, float]
     val: dict[str, float]
     examples_per_sec: float
@@ -36,87 +49,98 @@ class EpochRecord:
 
 @dataclass
 class History:
-    """All epochs of a run plus finer-grained loss points and why the run stopped.
+    """All records of a run, finer-grained points, and why the run stopped.
 
     Attributes:
-        epochs: one :class:`EpochRecord` per finished epoch.
-        points: ``(step, {name: mean over the last chunk of steps})`` for smooth curves.
-        stop_reason: ``"completed"``, ``"max_steps"``, ``"early_stopping"``,
+        records: one :class:`Record` per ``eval_every`` steps, and one at the last step.
+        points: ``(step, {name: mean over the last compiled call})`` for smooth curves.
+        stop_reason: ``""`` while running, then ``"completed"``, ``"early_stopping"``,
             ``"interrupted"`` or ``"non-finite"`` (with the step named in ``message``).
         message: a human-readable note about how the run ended.
-        best: early-stopping state ``{"value": ..., "epoch": ..., "wait": ...}``.
     """
 
-    epochs: list[EpochRecord] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
     points: list[tuple[int, dict[str, float]]] = field(default_factory=list)
     stop_reason: str = ""
     message: str = ""
-    best: dict[str, float] = field(default_factory=dict)
+
+    def steps(self) -> list[int]:
+        """The global step of every record, e.g. ``[250, 500, 750, 1000, 1005]``."""
+        return [record.step for record in self.records]
 
     def series(self, name: str, split: str = "train") -> list[float]:
-        """Per-epoch values of ``name`` from ``split`` (``"train"`` or ``"val"``)."""
-        if split not in ("train", "val"):
-            raise ValueError(f"split must be 'train' or 'val', got {split!r}")
-        values = [getattr(r, split).get(name) for r in self.epochs]
+        """The value ``name`` of every record, from ``split`` (``"train"`` or ``"val"``)."""
+        check_choice("split", split, ("train", "val"))
+        values = [getattr(record, split).get(name) for record in self.records]
         if not values or any(v is None for v in values):
-            known = sorted({k for r in self.epochs for k in getattr(r, split)})
-            raise KeyError(f"{name!r} is not recorded for every epoch in {split!r}; known: {known}")
+            known = sorted({k for record in self.records for k in getattr(record, split)})
+            raise KeyError(
+                f"{name!r} is not recorded in every record's {split!r} values "
+                f"({len(self.records)} records); known: {known}"
+            )
         return values  # type: ignore[return-value]
 
     @property
     def last_step(self) -> int:
-        """Global step at the end of the last recorded epoch (0 if none)."""
-        return self.epochs[-1].step if self.epochs else 0
+        """Global step of the last record (0 if none)."""
+        return self.records[-1].step if self.records else 0
 
-    def truncate(self, step: int) -> None:
-        """Drop everything recorded after global step ``step`` (used when resuming)."""
-        self.epochs = [r for r in self.epochs if r.step <= step]
-        self.points = [p for p in self.points if p[0] <= step]
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (NaN and infinities written as strings)."""
+        return _encode(asdict(self))  # type: ignore[return-value]
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> History:
+        """Inverse of :meth:`to_dict`."""
+        raw = _decode(raw)  # type: ignore[assignment]
+        records = [Record(**r) for r in raw.get("records", [])]
+        points = [(int(s), dict(v)) for s, v in raw.get("points", [])]
+        return cls(records, points, raw.get("stop_reason", ""), raw.get("message", ""))
 
     def to_json(self) -> str:
         """Serialise (NaN and infinities are written as strings, which JSON allows)."""
-        return json.dumps(_encode(asdict(self)), indent=1)
+        return json.dumps(self.to_dict(), indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> History:
         """Inverse of :meth:`to_json`."""
-        raw = _decode(json.loads(text))
-        epochs = [EpochRecord(**r) for r in raw.get("epochs", [])]
-        points = [(int(s), dict(v)) for s, v in raw.get("points", [])]
-        return cls(
-            epochs, points, raw.get("stop_reason", ""), raw.get("message", ""), raw.get("best", {})
-        )
+        return cls.from_dict(json.loads(text))
 
-    def save(self, path: Path) -> None:
+    def save(self, path: str | Path) -> None:
         """Write atomically, so a crash mid-write never leaves a broken file."""
         tmp = Path(str(path) + ".tmp")
         tmp.write_text(self.to_json())
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path) -> History:
+    def load(cls, path: str | Path) -> History:
         """Read a history written by :meth:`save`."""
         return cls.from_json(Path(path).read_text())
 
     def summary(self) -> str:
-        """One line per epoch, e.g. for printing at the end of a notebook cell."""
-        lines = []
-        for r in self.epochs:
-            parts = [f"epoch {r.epoch:3d}", f"step {r.step:6d}"]
-            parts += [f"{k} {v:.4f}" for k, v in r.train.items()]
-            parts += [f"val_{k} {v:.4f}" for k, v in r.val.items()]
-            parts.append(f"{r.examples_per_sec:,.0f} ex/s")
-            lines.append("  ".join(parts))
+        """One line per record, then how the run stopped, e.g. for the end of a cell."""
+        lines = [format_record(record) for record in self.records]
         if self.stop_reason:
-            lines.append(
-                f"stopped: {self.stop_reason}" + (f" ({self.message})" if self.message else "")
-            )
+            note = f" ({self.message})" if self.message else ""
+            lines.append(f"stopped: {self.stop_reason}{note}")
         return "\n".join(lines)
+
+
+def format_record(record: Record) -> str:
+    """One line: step, epoch, training and validation means, throughput."""
+    parts = [f"step {record.step:6d}"]
+    if record.epoch is not None:
+        parts.append(f"epoch {record.epoch:6.2f}")
+    parts += [f"{k} {v:.4f}" for k, v in record.train.items()]
+    parts += [f"val_{k} {v:.4f}" for k, v in record.val.items()]
+    parts.append(f"{record.examples_per_sec:,.0f} ex/s")
+    return "  ".join(parts)
 
 
 def _encode(obj: object) -> object:
     if isinstance(obj, float) and not math.isfinite(obj):
-        return repr(obj)  # 'nan', 'inf', '-inf'
+        # 'nan', 'inf', '-inf'
+        return repr(obj)
     if isinstance(obj, dict):
         return {k: _encode(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

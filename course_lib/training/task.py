@@ -14,7 +14,13 @@ mean) lets the loop compute the exact mean over the *global* batch across replic
 .. math:: L = \\frac{1}{N} \\sum_{r=1}^{R} \\sum_{i \\in \\text{replica } r} \\ell_i,
 
 with ``N`` the global batch size. It may also return ``(loss, metrics)`` where ``metrics``
-maps names to per-example values ``(B,)`` (or scalars, taken as the replica's batch mean).
+maps names to per-example values ``(B,)``, scalars (taken as the replica's batch mean) or
+``(sum, count)`` pairs of scalars (for means over something other than examples, such as
+tokens).
+
+Validation values (:meth:`Task.evaluate`) are reported the same way: per example ``(B,)``, or
+``(sum, count)``. The loop adds sums and counts over batches and replicas, so every mean it
+reports is ``total sum / total count``, exact for unequal batches and any split.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ import keras
 import tensorflow as tf
 
 Batch = Any  # a tensor or a (nested) tuple/dict of tensors whose leading axis is the batch
-LossOutput = tf.Tensor | tuple[tf.Tensor, Mapping[str, tf.Tensor]]
+Value = tf.Tensor | tuple[tf.Tensor, tf.Tensor]  # (B,), a scalar, or (sum, count)
+LossOutput = tf.Tensor | tuple[tf.Tensor, Mapping[str, Value]]
 LossFn = Callable[[Batch, bool], LossOutput]
 
 
@@ -38,7 +45,7 @@ class Objective:
     Attributes:
         name: name of the loss in the history (``"loss"``, ``"d_loss"``, ``"g_loss"``).
         loss_fn: ``loss_fn(batch, training) -> per-example loss (B,)`` or
-            ``(loss (B,), {metric_name: (B,) or scalar})``.
+            ``(loss (B,), {metric_name: (B,), scalar or (sum, count)})``.
         variables: the trainable variables this objective updates, or a Keras layer /
             model whose ``trainable_variables`` are used. They must exist already (build
             the model, e.g. by calling it once, inside ``strategy.scope()``).
@@ -49,6 +56,20 @@ class Objective:
     loss_fn: LossFn
     variables: Sequence[tf.Variable] | keras.layers.Layer
     optimizer: keras.optimizers.Optimizer
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"Objective.name must be a non-empty str, got {self.name!r}")
+        if not callable(self.loss_fn):
+            raise TypeError(
+                f"Objective {self.name!r}: loss_fn must be callable as loss_fn(batch, training), "
+                f"got {type(self.loss_fn).__name__}"
+            )
+        if not isinstance(self.optimizer, keras.optimizers.Optimizer):
+            raise TypeError(
+                f"Objective {self.name!r}: optimizer must be a keras.optimizers.Optimizer, "
+                f"got {type(self.optimizer).__name__}"
+            )
 
     def trainable_variables(self) -> list[tf.Variable]:
         """The variables as a list; a clear error if there are none."""
@@ -71,9 +92,10 @@ class Task:
     Attributes:
         objectives: applied in order on every batch.
         models: named Keras models whose weights are checkpointed, snapshotted for early
-            stopping and checked after a NaN (``{"vae": vae}`` or ``{"generator": g, "discriminator": d}``).
-        eval_fn: ``eval_fn(batch) -> {name: per-example values (B,)}`` for validation;
-            by default each objective's ``loss_fn(batch, training=False)``.
+            stopping and checked after a NaN (``{"vae": vae}`` or
+            ``{"generator": g, "discriminator": d}``).
+        eval_fn: ``eval_fn(batch) -> {name: per-example values (B,) or (sum, count)}`` for
+            validation; by default each objective's ``loss_fn(batch, training=False)``.
         trackables: extra objects to checkpoint (e.g. a ``keras.random.SeedGenerator``).
     """
 
@@ -85,14 +107,30 @@ class Task:
     def __post_init__(self) -> None:
         if not self.objectives:
             raise ValueError("A Task needs at least one Objective.")
+        for objective in self.objectives:
+            if not isinstance(objective, Objective):
+                raise TypeError(
+                    f"Task.objectives must hold Objective objects, got {type(objective).__name__}"
+                )
+        if not isinstance(self.models, Mapping):
+            raise TypeError(
+                f"Task.models must be a dict name -> keras.Model, got {type(self.models).__name__}"
+            )
+        for name, model in self.models.items():
+            if not isinstance(model, keras.layers.Layer):
+                raise TypeError(
+                    f"Task.models[{name!r}] must be a Keras model, got {type(model).__name__}"
+                )
+        if self.eval_fn is not None and not callable(self.eval_fn):
+            raise TypeError(f"Task.eval_fn must be callable, got {type(self.eval_fn).__name__}")
         names = [o.name for o in self.objectives]
         if len(set(names)) != len(names):
             raise ValueError(f"Objective names must be unique, got {names}")
         if not self.models:
             raise ValueError("A Task needs at least one model in `models` (for checkpoints).")
 
-    def evaluate(self, batch: Batch) -> dict[str, tf.Tensor]:
-        """Per-example validation values ``{name: (B,)}`` for one batch."""
+    def evaluate(self, batch: Batch) -> dict[str, Value]:
+        """Validation values of one batch: ``{name: per-example (B,) or (sum, count)}``."""
         if self.eval_fn is not None:
             return dict(self.eval_fn(batch))
         values: dict[str, tf.Tensor] = {}
@@ -107,7 +145,7 @@ class Task:
         return [v for name in sorted(self.models) for v in self.models[name].variables]
 
 
-def split_loss_output(output: LossOutput, name: str) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+def split_loss_output(output: LossOutput, name: str) -> tuple[tf.Tensor, dict[str, Value]]:
     """Normalise a ``loss_fn`` result to ``(per-example loss (B,), metrics dict)``."""
     if isinstance(output, tuple):
         if len(output) != 2 or not isinstance(output[1], Mapping):

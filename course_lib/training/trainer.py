@@ -1,40 +1,145 @@
-"""The one training loop of the course.
+"""The one training loop of the course, counted in optimizer steps.
 
 A model describes *what* to minimise as a :class:`~course_lib.training.task.Task`; the
-:class:`Trainer` owns *how*:
+:class:`Trainer` owns *how*.
+
+**The update.** On a global batch of ``N`` examples with per-example losses ``l_i``, every
+objective takes one step along the gradient of the global mean ``L = (1/N) sum_i l_i``, the
+same on one device and on ``R`` replicas (:mod:`course_lib.training.update`): each replica
+differentiates its own *sum* divided by the global ``N``, the replica gradients are summed
+by one all-reduce, and every replica hands that identical gradient to the optimizer, which
+clips it once (``clipnorm`` / ``global_clipnorm``) and applies it once to its copy of the
+weights. Sparse embedding gradients are made dense before the sum.
+
+**The run.** ``fit`` runs ``steps`` steps (or ``epochs`` passes over the data) and writes a
+:class:`~course_lib.training.history.Record` every ``eval_every`` steps and at the last
+step: training means since the previous record and validation means, both computed as
+``total sum / total count`` over batches and replicas. Around that:
 
 * compiled steps: ``steps_per_execution`` steps inside one ``tf.function``; the
   per-replica gradient computation optionally compiled by XLA (``jit_compile=True``);
-* ``tf.distribute``: each global batch is split across the replicas, every replica
-  divides its *sum* of per-example losses by the *global* batch size ``N`` and the
-  optimizer sums gradients over replicas, so the update is the gradient of the global mean;
 * loss scaling under the ``mixed_float16`` policy (``keras.optimizers.LossScaleOptimizer``);
-* a NaN/Inf guard: a step whose loss (or gradient) is not finite is not applied, nor is any
-  later step; the run stops naming the step, with the weights of the last good step;
-* checkpoints (model, optimizer, step counter, data-iterator position, history) every N
-  steps and/or epochs, and exact resume from the newest one;
-* history with throughput, early stopping, a progress bar or silence, per profile.
+* a NaN/Inf guard: a step whose loss (or gradient) is not finite is not applied, nor is
+  any later step; the run stops naming the step, with the weights of the last good step;
+* checkpoints (:class:`~course_lib.training.checkpointing.Checkpointer`: models,
+  optimizers, step counter, data-iterator position, history, the sums of the record in
+  progress, the early-stopping state) and exact resume from the newest one;
+* early stopping (:class:`~course_lib.training.early_stopping.EarlyStopper`), Ctrl-C saves
+  a checkpoint and returns, a progress bar or silence per profile.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from course_lib.runtime import get_profile
-from course_lib.training.checkpointing import RunState
+from course_lib.runtime.validation import check_int
+from course_lib.training.checkpointing import Checkpointer
 from course_lib.training.config import TrainConfig
-from course_lib.training.history import EpochRecord, History
-from course_lib.training.replicas import batch_size, replica_slice, sums_over_examples
-from course_lib.training.task import Batch, Task, split_loss_output
+from course_lib.training.early_stopping import EarlyStopper
+from course_lib.training.history import History, Record, format_record
+from course_lib.training.replicas import batch_size, replica_slice, sums_and_counts
+from course_lib.training.task import Batch, Task
+from course_lib.training.update import ObjectiveUpdate
 
-Callback = Callable[["Trainer", EpochRecord], None]
-_EXAMPLES = "examples"
+Callback = Callable[["Trainer", Record], None]
+
+_WRAP_HINT = (
+    "wrap arrays with course_lib.data.make_dataset(...) or "
+    "tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)"
+)
+
+
+class IntervalEnd(enum.Enum):
+    """How a stretch of training steps ended (returned by the inner loop)."""
+
+    #: every step up to the requested one ran and was applied
+    REACHED = "reached"
+    #: a loss or gradient was not finite; no update from that step on was applied
+    NON_FINITE = "non-finite"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The length of one ``fit`` call, in steps.
+
+    Attributes:
+        total_steps: the step at which the run is complete.
+        steps_per_epoch: steps in one pass over the data (``None`` if unknown).
+        eval_every: steps between records (records at multiples of it, and at the end).
+        checkpoint_every: steps between checkpoints (``None``: at every record).
+    """
+
+    total_steps: int
+    steps_per_epoch: int | None
+    eval_every: int
+    checkpoint_every: int | None
+
+    def record_end(self, step: int) -> int:
+        """The step of the next record after ``step``."""
+        following = (step // self.eval_every + 1) * self.eval_every
+        return min(following, self.total_steps)
+
+    def epoch(self, step: int) -> float | None:
+        """Passes over the data after ``step`` steps."""
+        if self.steps_per_epoch is None:
+            return None
+        return step / self.steps_per_epoch
+
+
+@dataclass
+class IntervalSums:
+    """Sums and counts of every training value since the last record (JSON-ready)."""
+
+    sums: dict[str, list[float]] = field(default_factory=dict)
+    examples: float = 0.0
+    seconds: float = 0.0
+
+    def add(self, values: dict[str, tuple[float, float]], examples: float, seconds: float):
+        """Add one compiled call's ``{name: (sum, count)}``, examples and wall time."""
+        for name, (total, count) in values.items():
+            previous = self.sums.setdefault(name, [0.0, 0.0])
+            previous[0] += total
+            previous[1] += count
+        self.examples += examples
+        self.seconds += seconds
+
+    def means(self) -> dict[str, float]:
+        """``{name: sum / count}`` (NaN for a value with count 0)."""
+        return {name: _ratio(total, count) for name, (total, count) in self.sums.items()}
+
+    def state(self) -> dict:
+        """The JSON-ready state, for a checkpoint."""
+        return {"sums": self.sums, "examples": self.examples, "seconds": self.seconds}
+
+    @classmethod
+    def from_state(cls, state: dict | None) -> IntervalSums:
+        """Inverse of :meth:`state` (``None``: empty)."""
+        if not state:
+            return cls()
+        sums = {k: [float(v[0]), float(v[1])] for k, v in state["sums"].items()}
+        return cls(sums, float(state["examples"]), float(state["seconds"]))
+
+
+def _ratio(total: float, count: float) -> float:
+    return total / count if count else math.nan
+
+
+def check_dataset(name: str, data: object) -> tf.data.Dataset:
+    """``data`` if it is a ``tf.data.Dataset``; else a ``TypeError`` saying how to make one."""
+    if not isinstance(data, tf.data.Dataset):
+        raise TypeError(
+            f"{name} must be a tf.data.Dataset of batches, got {type(data).__name__}: {_WRAP_HINT}"
+        )
+    return data
 
 
 class Trainer:
@@ -42,11 +147,13 @@ class Trainer:
 
     Create the models and optimizers inside ``strategy.scope()``, then::
 
-        trainer = Trainer(task, TrainConfig(epochs=3, checkpoint_dir=paths.run_dir("mlp")))
+        trainer = Trainer(task, TrainConfig(steps=1000, eval_every=250,
+                                            checkpoint_dir=nb.run_dir("mlp", fresh=True)))
         history = trainer.fit(train_ds, val_ds)
 
-    ``train_ds`` yields *global* batches (tensors or tuples/dicts of them); ``fit`` again, or
-    a new process with the same ``checkpoint_dir``, continues the run."""
+    ``train_ds`` yields *global* batches (tensors or tuples/dicts of them); ``fit`` again,
+    or a new process with the same ``checkpoint_dir``, continues the run.
+    """
 
     def __init__(
         self,
@@ -54,32 +161,25 @@ class Trainer:
         config: TrainConfig | None = None,
         strategy: tf.distribute.Strategy | None = None,
     ) -> None:
+        if not isinstance(task, Task):
+            raise TypeError(f"task must be a course_lib.training.Task, got {type(task).__name__}")
+        if config is not None and not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+        if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+            raise TypeError(
+                f"strategy must be a tf.distribute.Strategy, got {type(strategy).__name__}"
+            )
         self.task = task
         self.config = config or TrainConfig()
         self.strategy = strategy or tf.distribute.get_strategy()
         self.history = History()
         scale = keras.mixed_precision.global_policy().name == "mixed_float16"
         with self.strategy.scope():
-            self.optimizers = [
-                keras.optimizers.LossScaleOptimizer(o.optimizer)
-                if scale and not isinstance(o.optimizer, keras.optimizers.LossScaleOptimizer)
-                else o.optimizer
-                for o in task.objectives
-            ]
+            self.optimizers = [_with_loss_scaling(o.optimizer, scale) for o in task.objectives]
             self.variables = [o.trainable_variables() for o in task.objectives]
-            for objective, variables in zip(task.objectives, self.variables):
-                foreign = [
-                    v.name
-                    for v in variables
-                    if not self.strategy.extended.variable_created_in_scope(getattr(v, "value", v))
-                ]
-                if foreign:
-                    raise ValueError(
-                        f"Variables of objective {objective.name!r} were not created under this "
-                        f"strategy's scope ({foreign[:3]}...): build the models inside "
-                        "`with strategy.scope():`."
-                    )
-            for optimizer, variables in zip(self.optimizers, self.variables):
+            for objective, variables in zip(task.objectives, self.variables, strict=True):
+                self._check_scope(objective.name, variables)
+            for optimizer, variables in zip(self.optimizers, self.variables, strict=True):
                 if not optimizer.built:
                     optimizer.build(variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -87,265 +187,392 @@ class Trainer:
             self._bad_objective = tf.Variable(
                 -1, dtype=tf.int64, trainable=False, name="bad_objective"
             )
-        self._state: RunState | None = None
+        self._updates = [
+            ObjectiveUpdate(objective, optimizer, variables, self.strategy, self.config.jit_compile)
+            for objective, optimizer, variables in zip(
+                task.objectives, self.optimizers, self.variables, strict=True
+            )
+        ]
         self._dataset: tf.data.Dataset | None = None
-        self._grad_fns = [self._make_grad_fn(i) for i in range(len(task.objectives))]
+        self._iterator = None
+        self._checkpointer: Checkpointer | None = None
+        self._stopper: EarlyStopper | None = None
+        self._interval = IntervalSums()
+        self._saved_step = -1
         self._run_steps = tf.function(self._run_steps_py)
         self._eval_replica = tf.function(self._eval_replica_py, jit_compile=self.config.jit_compile)
         self._eval_step = tf.function(self._eval_step_py)
 
+    def _check_scope(self, name: str, variables: list[tf.Variable]) -> None:
+        extended = self.strategy.extended
+        foreign = [
+            v.name
+            for v in variables
+            if not extended.variable_created_in_scope(getattr(v, "value", v))
+        ]
+        if foreign:
+            raise ValueError(
+                f"Variables of objective {name!r} were not created under this strategy's scope "
+                f"({foreign[:3]}...): build the models inside `with strategy.scope():`."
+            )
+
     # ----------------------------------------------------------------- compiled parts
-    def _make_grad_fn(self, i: int) -> Callable:
-        objective, optimizer, variables = (
-            self.task.objectives[i],
-            self.optimizers[i],
-            self.variables[i],
-        )
-        scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-
-        def grads_fn(batch: Batch):
-            n_global = tf.cast(batch_size(batch), tf.float32)
-            local = replica_slice(batch)
-            with tf.GradientTape() as tape:
-                loss, metrics = split_loss_output(objective.loss_fn(local, True), objective.name)
-                loss_sum = tf.reduce_sum(tf.cast(loss, tf.float32))
-                target = loss_sum / n_global
-                if scaled:
-                    target = optimizer.scale_loss(target)
-            grads = tape.gradient(target, variables)
-            missing = [v.name for v, g in zip(variables, grads) if g is None]
-            if missing:
-                raise ValueError(
-                    f"Objective {objective.name!r}: no gradient reaches {missing}. "
-                    "Does its loss depend on these variables?"
-                )
-            finite = tf.math.is_finite(loss_sum)
-            if not scaled:  # under loss scaling, overflowing gradients are the optimizer's job
-                finite = tf.logical_and(
-                    finite, tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
-                )
-            sums = {objective.name: loss_sum, **sums_over_examples(metrics, batch_size(local))}
-            return sums, grads, 1.0 - tf.cast(finite, tf.float32)
-
-        return tf.function(grads_fn, jit_compile=self.config.jit_compile)
-
-    def _one_step(self, iterator) -> dict[str, tf.Tensor]:
+    def _one_step(self, iterator):
+        """One optimizer step of every objective on the next global batch."""
         batch = next(iterator)
         self.step.assign_add(1)
-        out = {_EXAMPLES: tf.cast(batch_size(batch), tf.float32)}
-        for i, (optimizer, variables) in enumerate(zip(self.optimizers, self.variables)):
-            sums, grads, nonfinite = self.strategy.run(self._grad_fns[i], args=(batch,))
-            nonfinite = self.strategy.reduce(
-                "SUM", nonfinite, axis=None
-            )  # replicas that saw NaN/Inf
-            ok = tf.logical_and(nonfinite < 0.5, self._bad_step < 0)
-
-            def apply(grads=grads, optimizer=optimizer, variables=variables):
-                self.strategy.run(lambda g: optimizer.apply(g, variables), args=(grads,))
-                return tf.constant(True)
-
-            def skip(i=i):
-                first = self._bad_step < 0
-                self._bad_objective.assign(
-                    tf.where(first, tf.constant(i, tf.int64), self._bad_objective)
-                )
-                self._bad_step.assign(tf.where(first, self.step, self._bad_step))
-                return tf.constant(False)
-
-            tf.cond(ok, apply, skip)
-            for name, value in sums.items():
+        examples = tf.cast(batch_size(batch), tf.float32)
+        out: dict[str, tuple[tf.Tensor, tf.Tensor]] = {}
+        for index, update in enumerate(self._updates):
+            values, finite = update(batch, self._bad_step < 0)
+            first_bad = tf.logical_and(tf.logical_not(finite), self._bad_step < 0)
+            bad_index = tf.constant(index, tf.int64)
+            self._bad_objective.assign(tf.where(first_bad, bad_index, self._bad_objective))
+            self._bad_step.assign(tf.where(first_bad, self.step, self._bad_step))
+            for name, value in values.items():
                 if name in out:
                     raise ValueError(f"Two objectives report a value named {name!r}: rename one.")
-                out[name] = self.strategy.reduce("SUM", value, axis=None)
-        return out
+                out[name] = value
+        return out, examples
 
-    def _run_steps_py(self, iterator, num_steps: tf.Tensor) -> dict[str, tf.Tensor]:
-        acc = self._one_step(iterator)
+    def _run_steps_py(self, iterator, num_steps: tf.Tensor):
+        values, examples = self._one_step(iterator)
         for _ in tf.range(num_steps - 1):
-            step_out = self._one_step(iterator)
-            acc = {k: acc[k] + step_out[k] for k in acc}
-        return acc
+            step_values, step_examples = self._one_step(iterator)
+            values = tf.nest.map_structure(tf.add, values, step_values)
+            examples += step_examples
+        return values, examples
 
-    def _eval_replica_py(self, batch: Batch) -> dict[str, tf.Tensor]:
+    def _eval_replica_py(self, batch: Batch):
         local = replica_slice(batch)
-        return sums_over_examples(self.task.evaluate(local), batch_size(local))
+        return sums_and_counts(self.task.evaluate(local), batch_size(local))
 
-    def _eval_step_py(self, batch: Batch) -> dict[str, tf.Tensor]:
-        sums = self.strategy.run(self._eval_replica, args=(batch,))
-        out = {k: self.strategy.reduce("SUM", v, axis=None) for k, v in sums.items()}
-        out[_EXAMPLES] = tf.cast(batch_size(batch), tf.float32)
-        return out
+    def _eval_step_py(self, batch: Batch):
+        per_replica = self.strategy.run(self._eval_replica, args=(batch,))
+        return tf.nest.map_structure(
+            lambda v: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None), per_replica
+        )
 
     # ----------------------------------------------------------------- public API
     def evaluate(self, data: tf.data.Dataset) -> dict[str, float]:
-        """Mean of every validation value over all examples of ``data`` (one pass)."""
-        totals: dict[str, float] = {}
+        """Every validation value over one pass of ``data``: ``total sum / total count``.
+
+        A per-example value ``(B,)`` gives the mean over examples, a ``(sum, count)`` value
+        (e.g. summed token losses and the number of tokens) the mean over what it counts;
+        both exact across batches of unequal size and across replicas.
+        """
+        check_dataset("data", data)
+        if int(data.cardinality().numpy()) == tf.data.INFINITE_CARDINALITY:
+            raise ValueError(
+                "evaluate() got a dataset that repeats forever: pass one pass of the "
+                "validation data (no .repeat()), or .take(n) batches of it"
+            )
+        totals: dict[str, list[float]] = {}
+        batches = 0
         for batch in data:
-            for k, v in self._eval_step(batch).items():
-                totals[k] = totals.get(k, 0.0) + float(v)
-        if not totals.get(_EXAMPLES):
-            raise ValueError("Validation data is empty.")
-        n = totals.pop(_EXAMPLES)
-        return {k: v / n for k, v in totals.items()}
+            batches += 1
+            for name, (total, count) in self._eval_step(batch).items():
+                previous = totals.setdefault(name, [0.0, 0.0])
+                previous[0] += float(total)
+                previous[1] += float(count)
+        if not batches:
+            raise ValueError("The validation data is empty: it yielded no batch.")
+        empty = [name for name, (_, count) in totals.items() if not count]
+        if empty:
+            raise ValueError(f"Validation values {empty} have a total count of 0.")
+        return {name: total / count for name, (total, count) in totals.items()}
 
     def fit(
         self,
-        train_data: tf.data.Dataset,
-        val_data: tf.data.Dataset | None = None,
+        train: tf.data.Dataset,
+        val: tf.data.Dataset | None = None,
         *,
+        steps: int | None = None,
         epochs: int | None = None,
         callbacks: Sequence[Callback] = (),
     ) -> History:
-        """Train until ``epochs`` (default ``config.epochs``) epochs have run in total.
+        """Train until the run has taken ``steps`` steps (or ``epochs`` passes) in total.
 
-        Resumes from the newest checkpoint when ``config.resume`` and one exists. Returns
-        the :class:`History`, whose ``stop_reason`` says why training ended. Ctrl-C (or a
-        callback raising ``KeyboardInterrupt``) saves a checkpoint and returns cleanly.
+        ``steps`` / ``epochs`` override ``config.steps`` / ``config.epochs`` for this call
+        (give at most one); with none of the four, the run is one epoch. Resumes from the
+        newest checkpoint when ``config.resume`` and one exists. ``callbacks`` are called
+        as ``callback(trainer, record)`` after every record. Ctrl-C (or a callback raising
+        ``KeyboardInterrupt``) saves a checkpoint and returns. Returns the
+        :class:`History`, whose ``stop_reason`` says why training ended.
         """
-        cfg = self.config
-        total_epochs = int(epochs if epochs is not None else cfg.epochs)
-        steps_per_epoch = self._steps_per_epoch(train_data)
-        state = self._bind(train_data)
-        progress = cfg.progress or ("bar" if get_profile().show_progress else "none")
-        self.history.stop_reason, self.history.message = "", ""
+        check_dataset("train", train)
+        if val is not None:
+            self._check_val(val)
+        callbacks = self._check_callbacks(callbacks)
+        plan = self._plan(train, steps, epochs)
+        rule = self.config.early_stopping
+        if rule is not None and rule.split == "val" and val is None:
+            raise ValueError(
+                f"EarlyStopping monitors {rule.monitor!r}, a validation value, but fit() got "
+                "no validation data: pass val=..., or monitor a training value such as 'loss'"
+            )
+        self._bind(train)
+        progress = self.config.progress or ("bar" if get_profile().show_progress else "none")
+        self.history.stop_reason = ""
+        self.history.message = ""
         try:
             while True:
-                step = int(self.step.numpy())
-                epoch, in_epoch = divmod(step, steps_per_epoch)
-                if epoch >= total_epochs:
-                    return self._finish("completed", "")
-                if cfg.max_steps is not None and step >= cfg.max_steps:
-                    return self._finish("max_steps", f"reached max_steps={cfg.max_steps}")
-                record = self._train_epoch(state, epoch, in_epoch, steps_per_epoch, progress)
-                if record is None:  # the NaN guard fired, or max_steps cut the epoch short
-                    if self.history.stop_reason == "non-finite":
-                        return self.history
-                    state.save(self, partial=state.take_partial_epoch(keep=True))
-                    continue
-                if val_data is not None:
-                    record.val = self.evaluate(val_data)
-                self.history.epochs.append(record)
-                if progress == "epoch" or (progress == "bar" and record.val):
-                    print(self.history.summary().splitlines()[-1], flush=True)
-                stop = state.early_stopping_update(self, record)
-                every, every_steps = cfg.checkpoint_every_epochs, cfg.checkpoint_every_steps
-                if (
-                    every and (record.epoch % every == 0 or stop or record.epoch == total_epochs)
-                ) or (every_steps and record.step % every_steps == 0):
-                    state.save(self)
+                step = self._current_step()
+                if step >= plan.total_steps:
+                    return self._finish("completed", f"ran {plan.total_steps} steps")
+                end = plan.record_end(step)
+                if self._train_interval(end, plan, progress) is IntervalEnd.NON_FINITE:
+                    return self._finish("non-finite", self._recover_from_nonfinite())
+                record = self._close_record(plan, val)
+                self.history.records.append(record)
+                if progress != "none":
+                    print(format_record(record), flush=True)
+                reason = self._stopper.update(record) if self._stopper is not None else ""
+                due = self.config.checkpoint_every is None or end % plan.checkpoint_every == 0
+                if due or reason or end == plan.total_steps:
+                    self._save()
                 for callback in callbacks:
                     callback(self, record)
-                if stop:
-                    return self._finish("early_stopping", stop)
+                if reason:
+                    return self._finish("early_stopping", reason)
         except KeyboardInterrupt:
-            where = state.save(self) if state.enabled else None
-            msg = f"interrupted at step {int(self.step.numpy())}" + (
-                f"; checkpoint saved in {where}: call fit() again to resume"
-                if where
-                else " (no checkpoint_dir, so nothing was saved)"
+            where = self._save()
+            step = self._current_step()
+            if where:
+                message = (
+                    f"interrupted at step {step}; checkpoint saved in {where}: "
+                    "call fit() again to resume"
+                )
+            else:
+                message = f"interrupted at step {step} (no checkpoint_dir, so nothing was saved)"
+            print(message, flush=True)
+            return self._finish("interrupted", message)
+
+    # ----------------------------------------------------------------- checks and plan
+    @staticmethod
+    def _check_val(val: object) -> None:
+        check_dataset("val", val)
+        cardinality = int(val.cardinality().numpy())
+        if cardinality == 0:
+            raise ValueError("val is empty: the validation dataset yields no batch")
+        if cardinality == tf.data.INFINITE_CARDINALITY:
+            raise ValueError(
+                "val repeats forever: pass one pass of the validation data (no .repeat())"
             )
-            print(msg, flush=True)
-            return self._finish("interrupted", msg)
+
+    @staticmethod
+    def _check_callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
+        if callable(callbacks) or isinstance(callbacks, (str, bytes)):
+            raise TypeError("callbacks must be a list of functions, e.g. callbacks=[my_callback]")
+        callbacks = list(callbacks)
+        for callback in callbacks:
+            if not callable(callback):
+                raise TypeError(
+                    "every callback must be callable as callback(trainer, record), got "
+                    f"{type(callback).__name__}"
+                )
+        return callbacks
+
+    def _plan(self, train: tf.data.Dataset, steps: int | None, epochs: int | None) -> RunPlan:
+        cfg = self.config
+        if steps is not None and epochs is not None:
+            raise ValueError(
+                f"fit() got both steps={steps} and epochs={epochs}: give one (steps counts "
+                "optimizer updates, epochs counts passes over the data)"
+            )
+        if steps is not None:
+            steps = check_int("steps", steps, minimum=1)
+        elif epochs is not None:
+            epochs = check_int("epochs", epochs, minimum=1)
+        else:
+            steps = cfg.steps
+            epochs = cfg.epochs
+            if steps is None and epochs is None:
+                epochs = 1
+        cardinality = int(train.cardinality().numpy())
+        if cardinality == 0:
+            raise ValueError(
+                "train is empty: the training dataset yields no batch (cardinality 0). Check "
+                "the arrays it was made from, and that batch(..., drop_remainder=True) is not "
+                "dropping the only, incomplete batch."
+            )
+        steps_per_epoch = cfg.steps_per_epoch or (cardinality if cardinality > 0 else None)
+        if epochs is not None:
+            if steps_per_epoch is None:
+                why = (
+                    "repeats forever"
+                    if cardinality == tf.data.INFINITE_CARDINALITY
+                    else "has no known length (it is filtered, or read from a generator or files)"
+                )
+                raise ValueError(
+                    f"Counting epochs needs the number of batches in one pass, but the training "
+                    f"data {why}: set TrainConfig.steps_per_epoch, or give steps= instead of "
+                    "epochs="
+                )
+            total = epochs * steps_per_epoch
+            eval_every = cfg.eval_every or steps_per_epoch
+        else:
+            total = steps
+            eval_every = cfg.eval_every or steps
+        return RunPlan(total, steps_per_epoch, eval_every, cfg.checkpoint_every)
+
+    # ----------------------------------------------------------------- state
+    def _bind(self, train: tf.data.Dataset) -> None:
+        """Attach the data iterator, the checkpoint and early-stopping state on the first fit."""
+        if self._dataset is not None:
+            if train is not self._dataset:
+                raise ValueError(
+                    "This Trainer is bound to the dataset of its first fit(); create a new "
+                    "Trainer (it can resume from the same checkpoint_dir)."
+                )
+            return
+        infinite = int(train.cardinality().numpy()) == tf.data.INFINITE_CARDINALITY
+        self._iterator = iter(train if infinite else train.repeat())
+        self._dataset = train
+        cfg = self.config
+        if cfg.early_stopping is not None:
+            self._stopper = EarlyStopper(cfg.early_stopping, self.task.model_variables())
+        if cfg.checkpoint_dir is None:
+            return
+        objects = {"step": self.step, "iterator": self._iterator}
+        for name, model in self.task.models.items():
+            objects[f"model_{name}"] = model
+        for objective, optimizer in zip(self.task.objectives, self.optimizers, strict=True):
+            objects[f"optimizer_{objective.name}"] = optimizer
+        for name, trackable in self.task.trackables.items():
+            objects[f"extra_{name}"] = trackable
+        self._checkpointer = Checkpointer(
+            cfg.checkpoint_dir, objects, cfg.keep_checkpoints, self.strategy
+        )
+        if cfg.resume:
+            self._restore()
+
+    def _restore(self) -> str | None:
+        restored = self._checkpointer.restore()
+        if restored is None:
+            return None
+        state = restored.state
+        if "history" in state:
+            self.history = History.from_dict(state["history"])
+        self._interval = IntervalSums.from_state(state.get("interval"))
+        if self._stopper is not None and state.get("early_stopping"):
+            best = restored.arrays.get("best_weights")
+            self._stopper.load_state(state["early_stopping"], best)
+        self._saved_step = restored.step
+        print(f"resumed from {restored.path} (step {restored.step})", flush=True)
+        return restored.path
+
+    def _save(self) -> str | None:
+        """Checkpoint the current step (once per step); return its path, or ``None``."""
+        if self._checkpointer is None:
+            return None
+        step = self._current_step()
+        if step == self._saved_step:
+            return self._checkpointer.latest
+        state = {
+            "step": step,
+            "history": self.history.to_dict(),
+            "interval": self._interval.state(),
+            "early_stopping": None if self._stopper is None else self._stopper.state(),
+        }
+        arrays = {}
+        if self._stopper is not None and self._stopper.best_weights is not None:
+            arrays["best_weights"] = self._stopper.best_weights
+        path = self._checkpointer.save(step, state, arrays)
+        self._saved_step = step
+        return path
 
     def _finish(self, reason: str, message: str) -> History:
-        self.history.stop_reason, self.history.message = reason, message
-        if self._state is not None:  # writes history.json when checkpoints are on
-            self._state.save_history(self)
+        self.history.stop_reason = reason
+        self.history.message = message
+        if self._checkpointer is not None:
+            self._checkpointer.write_json("history.json", self.history.to_dict())
         return self.history
 
-    def _steps_per_epoch(self, data: tf.data.Dataset) -> int:  # helpers from here on
-        if self.config.steps_per_epoch:
-            return int(self.config.steps_per_epoch)
-        n = int(data.cardinality().numpy())
-        if n <= 0:
-            raise ValueError(
-                "The training data has no known finite length (it repeats, or is "
-                "filtered): set TrainConfig.steps_per_epoch."
-            )
-        return n
+    def _current_step(self) -> int:
+        return int(self.step.numpy())
 
-    def _bind(self, data: tf.data.Dataset) -> RunState:
-        """Attach the data iterator and the checkpoint state on the first ``fit``."""
-        if self._state is None:
-            if not isinstance(data, tf.data.Dataset):
-                raise TypeError(
-                    f"train_data must be a tf.data.Dataset of batches, got {type(data).__name__}"
-                )
-            infinite = data.cardinality().numpy() == tf.data.INFINITE_CARDINALITY
-            iterator = iter(data if infinite else data.repeat())
-            self._dataset = data
-            self._state = RunState(self, iterator)
-            self._state.restore_latest(self)
-        elif data is not self._dataset:
-            raise ValueError(
-                "This Trainer is bound to the dataset of its first fit(); "
-                "create a new Trainer (it can resume from the same checkpoint_dir)."
-            )
-        return self._state
-
-    def _train_epoch(
-        self, state: RunState, epoch: int, in_epoch: int, steps_per_epoch: int, progress: str
-    ) -> EpochRecord | None:
-        cfg = self.config
-        bar = keras.utils.Progbar(steps_per_epoch, verbose=1) if progress == "bar" else None
-        totals, seconds = state.take_partial_epoch()
-        while in_epoch < steps_per_epoch:
-            step = int(self.step.numpy())
-            limits = [cfg.steps_per_execution, steps_per_epoch - in_epoch]
-            if cfg.max_steps is not None:
-                if step >= cfg.max_steps:  # keep the unfinished epoch's sums for a resume
-                    state.keep_partial_epoch(totals, seconds)
-                    return None
-                limits.append(cfg.max_steps - step)
-            if cfg.checkpoint_every_steps:
-                limits.append(cfg.checkpoint_every_steps - step % cfg.checkpoint_every_steps)
-            n = min(limits)
-            start = time.perf_counter()
-            out = {
-                k: float(v)
-                for k, v in self._run_steps(state.iterator, tf.constant(n, tf.int64)).items()
-            }
-            seconds += time.perf_counter() - start
-            in_epoch += n
+    # ----------------------------------------------------------------- the inner loop
+    def _train_interval(self, end: int, plan: RunPlan, progress: str) -> IntervalEnd:
+        """Run compiled calls until the global step is ``end``; say how it ended."""
+        start = self._current_step()
+        bar = keras.utils.Progbar(end - start, verbose=1) if progress == "bar" else None
+        every = plan.checkpoint_every
+        step = start
+        while step < end:
+            n = min(self.config.steps_per_execution, end - step)
+            if every is not None:
+                n = min(n, every - step % every)
+            began = time.perf_counter()
+            try:
+                values, examples = self._run_steps(self._iterator, tf.constant(n, tf.int64))
+            except tf.errors.OutOfRangeError:
+                raise ValueError(
+                    f"The training data ran out at step {self._current_step() + 1}: the "
+                    f"dataset ({self._dataset.element_spec}) yielded no further batch although "
+                    "the loop repeats it, so it is empty (a filter that keeps nothing? an empty "
+                    "file?) or declares a length it does not have"
+                ) from None
+            seconds = time.perf_counter() - began
             if int(self._bad_step.numpy()) >= 0:
-                self._handle_nonfinite(state)
-                return None
-            for k, v in out.items():
-                totals[k] = totals.get(k, 0.0) + v
-            means = {k: v / out[_EXAMPLES] for k, v in out.items() if k != _EXAMPLES}
-            self.history.points.append((int(self.step.numpy()), means))
+                return IntervalEnd.NON_FINITE
+            floats = {k: (float(v[0]), float(v[1])) for k, v in values.items()}
+            self._interval.add(floats, float(examples), seconds)
+            step = self._current_step()
+            means = {k: _ratio(total, count) for k, (total, count) in floats.items()}
+            self.history.points.append((step, means))
             if bar is not None:
-                bar.update(in_epoch, values=list(means.items()))
-            every = cfg.checkpoint_every_steps  # at an epoch's end, fit() saves instead
-            if every and int(self.step.numpy()) % every == 0 and in_epoch < steps_per_epoch:
-                state.save(self, partial=(totals, seconds))
-        n_examples = totals.pop(_EXAMPLES, 0.0)
-        train = {k: v / n_examples for k, v in totals.items()} if n_examples else {}
-        return EpochRecord(
-            epoch=epoch + 1,
-            step=int(self.step.numpy()),
-            train=train,
-            val={},
-            examples_per_sec=n_examples / seconds if seconds else math.nan,
+                bar.update(step - start, values=list(means.items()))
+            if every is not None and step % every == 0 and step < end:
+                self._save()
+        return IntervalEnd.REACHED
+
+    def _close_record(self, plan: RunPlan, val: tf.data.Dataset | None) -> Record:
+        """The record at the current step; starts the next interval's sums."""
+        interval = self._interval
+        step = self._current_step()
+        seconds = interval.seconds
+        record = Record(
+            step=step,
+            epoch=plan.epoch(step),
+            train=interval.means(),
+            val={} if val is None else self.evaluate(val),
+            examples_per_sec=interval.examples / seconds if seconds else math.nan,
             seconds=seconds,
         )
+        self._interval = IntervalSums()
+        return record
 
-    def _handle_nonfinite(self, state: RunState) -> None:
+    def _recover_from_nonfinite(self) -> str:
+        """After the NaN guard fired: step counter and message (restores if needed)."""
         bad = int(self._bad_step.numpy())
         name = self.task.objectives[int(self._bad_objective.numpy())].name
         self.step.assign(bad - 1)
         self._bad_step.assign(-1)
-        msg = (
+        message = (
             f"non-finite {name!r} (loss or gradient) at step {bad}: training stopped; no update "
             f"from step {bad} on was applied, so the weights are those after step {bad - 1}"
         )
-        if not all(np.all(np.isfinite(v.numpy())) for v in self.task.model_variables()):
-            where = state.restore_latest(self, force=True)
-            msg += (
-                f"; non-trainable state (e.g. batch-norm statistics) was not finite, so the last "
-                f"checkpoint ({where}) was restored"
-                if where
-                else "; WARNING: some non-trainable variables are not finite and there is no checkpoint"
-            )
-        print(msg, flush=True)
-        self._finish("non-finite", msg)
+        variables = self.task.model_variables()
+        if not all(np.all(np.isfinite(v.numpy())) for v in variables):
+            where = self._restore() if self._checkpointer is not None else None
+            if where:
+                message += (
+                    "; non-trainable state (e.g. batch-norm statistics) was not finite, so the "
+                    f"last checkpoint ({where}) was restored"
+                )
+            else:
+                message += (
+                    "; WARNING: some non-trainable variables are not finite and there is no "
+                    "checkpoint to restore"
+                )
+        print(message, flush=True)
+        return message
+
+
+def _with_loss_scaling(
+    optimizer: keras.optimizers.Optimizer, scale: bool
+) -> keras.optimizers.Optimizer:
+    if scale and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
