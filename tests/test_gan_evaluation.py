@@ -16,6 +16,7 @@ from course_lib.gan.evaluation import (
     class_probabilities,
     classifier_accuracy,
     classifier_inception_score,
+    digit_scores,
     feature_statistics,
     features,
     frechet_classifier_distance,
@@ -74,7 +75,8 @@ def test_frechet_distance_is_symmetric_for_non_commuting_covariances():
 
 
 def test_frechet_trace_term_equals_sum_of_square_roots_of_eigenvalues_of_sigma1_sigma2():
-    # Independent route: S1 S2 is similar to S1^1/2 S2 S1^1/2, so Tr(...)^1/2 = sum sqrt(eig(S1 S2)).
+    # Independent route: S1 S2 is similar to S1^1/2 S2 S1^1/2, so
+    # Tr(...)^1/2 = sum sqrt(eig(S1 S2)).
     s1, s2 = random_covariance(7, seed=3), random_covariance(7, seed=4)
     eig = np.linalg.eigvals(s1 @ s2)
     assert np.abs(eig.imag).max() < 1e-10
@@ -126,7 +128,7 @@ def test_sqrtm_psd_squares_back_and_tolerates_rounding_but_rejects_indefinite_ma
     [(np.zeros(3), np.eye(3)), (np.zeros(4), np.eye(3)), (np.zeros((4, 1)), np.eye(4))],
 )
 def test_frechet_distance_rejects_mismatched_shapes(mu2, sigma2):
-    with pytest.raises(ValueError, match="shape|same length"):
+    with pytest.raises(ValueError, match=r"shape|same length"):
         frechet_distance(np.zeros(4), np.eye(4), mu2, sigma2)
 
 
@@ -275,6 +277,43 @@ def test_baseline_rejects_overlapping_real_splits(classifier, mnist):
 def test_wrong_images_raise_clear_errors(classifier, x, error, match):
     with pytest.raises(error, match=match):
         features(classifier, x)
+
+
+def test_digit_scores_are_the_inception_score_and_the_fd_to_the_reference(classifier, mnist):
+    images, reference = mnist.x_test[:300], mnist.x_train[:1000]
+    inception, fd = digit_scores(classifier, images, reference, batch_size=128)
+    assert inception == pytest.approx(
+        classifier_inception_score(class_probabilities(classifier, images)), rel=1e-9
+    )
+    assert fd == pytest.approx(frechet_classifier_distance(classifier, images, reference), rel=1e-6)
+    with pytest.raises(ValueError, match=r"\(x \+ 1\) / 2"):
+        digit_scores(classifier, 2.0 * images / 255.0 - 1.0, reference)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"epochs": 0}, ValueError, "epochs must be an integer >= 1"),
+        ({"epochs": 1.5}, TypeError, "epochs must be an integer"),
+        ({"batch_size": True}, TypeError, "batch_size must be an integer, got the bool"),
+        ({"learning_rate": -1e-3}, ValueError, "learning_rate must be > 0"),
+        ({"seed": -1}, ValueError, "seed must be an integer >= 0"),
+        ({"y_train": np.full(8, 10)}, ValueError, r"y_train must be labels in 0..9"),
+        ({"y_train": np.zeros(8, np.float32)}, TypeError, "y_train must have a int dtype"),
+        ({"y_train": np.zeros(7, int)}, ValueError, r"y_train must have shape \(8,\)"),
+        ({"x_train": np.zeros((0, 28, 28), np.uint8)}, ValueError, "non-empty batch"),
+    ],
+)
+def test_train_classifier_rejects_bad_arguments_before_training(kwargs, error, match):
+    args = {"x_train": np.zeros((8, 28, 28), np.uint8), "y_train": np.zeros(8, int), "epochs": 1}
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        train_classifier(args.pop("x_train"), args.pop("y_train"), **args)
+
+
+def test_classifier_accuracy_rejects_labels_of_the_wrong_length(classifier, mnist):
+    with pytest.raises(ValueError, match=r"y must have shape \(10,\)"):
+        classifier_accuracy(classifier, mnist.x_test[:10], mnist.y_test[:9])
 
 
 def test_model_without_a_features_layer_is_rejected():

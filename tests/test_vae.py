@@ -16,6 +16,7 @@ from course_lib.vae import (
     build_decoder,
     build_encoder,
     gaussian_kl,
+    held_out_bounds,
     iwae_log_likelihood,
     make_task,
     reparameterize,
@@ -107,7 +108,7 @@ def test_gradients_of_loss_fn_reach_every_encoder_and_decoder_weight(kind):
     weights = vae.encoder.trainable_variables + vae.decoder.trainable_variables
     assert len(weights) == len(vae.trainable_variables)
     grads = tape.gradient(mean, weights)
-    for w, g in zip(weights, grads):
+    for w, g in zip(weights, grads, strict=True):
         assert g is not None and float(tf.reduce_sum(tf.abs(g))) > 0, w.path
     assert loss.shape == (4,) and set(metrics) == {"elbo", "reconstruction", "kl"}
 
@@ -161,15 +162,52 @@ def test_integer_input_raises_type_error_and_out_of_range_input_raises_value_err
 
 
 def test_invalid_config_raises_value_error_listing_valid_values():
-    with pytest.raises(ValueError, match="mlp.*conv"):
+    with pytest.raises(ValueError, match=r"mlp.*conv"):
         VAEConfig(kind="resnet")
-    for bad in (0, 51, 2.5):
-        with pytest.raises(ValueError, match="latent_dim"):
+    for bad in (0, 51):
+        with pytest.raises(ValueError, match="latent_dim must be an integer >= 1 and <= 50"):
             VAEConfig(latent_dim=bad)
-    with pytest.raises(ValueError, match="beta"):
+    for bad in (2.5, True):
+        with pytest.raises(TypeError, match="latent_dim must be an integer"):
+            VAEConfig(latent_dim=bad)
+    with pytest.raises(ValueError, match="beta must be >= 0"):
         VAEConfig(beta=-1.0)
-    with pytest.raises(ValueError, match="k must be"):
+    with pytest.raises(ValueError, match="beta must be a finite number"):
+        VAEConfig(beta=float("nan"))
+    with pytest.raises(ValueError, match=r"hidden\[1\] must be an integer >= 1"):
+        VAEConfig(hidden=(16, 0))
+    with pytest.raises(ValueError, match="hidden is empty"):
+        VAEConfig(hidden=())
+    with pytest.raises(ValueError, match=r"input_shape must be \(H, W, C\)"):
+        VAEConfig(input_shape=(28, 28))
+    with pytest.raises(ValueError, match="k must be an integer >= 1"):
         iwae_log_likelihood(VAE(VAEConfig(hidden=(16,))), np.zeros((1, 28, 28, 1), np.float32), k=0)
+
+
+IMAGE = np.zeros((28, 28, 1), np.float32)
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda vae: vae.sample(0), ValueError, "n must be an integer >= 1"),
+        (lambda vae: vae.sample(True), TypeError, "n must be an integer, got the bool"),
+        (lambda vae: vae.sample(3, seed=1.5), TypeError, "seed must be an integer"),
+        (lambda vae: vae.interpolate(IMAGE, IMAGE, steps=1), ValueError, "steps must be"),
+        (lambda vae: vae.interpolate(IMAGE[None], IMAGE, 4.0), TypeError, "steps must be"),
+        (lambda vae: vae.interpolate(IMAGE[None, 0], IMAGE, 4), ValueError, "x_a must be one"),
+        (lambda vae: vae.traverse(IMAGE, 2, [0.0]), ValueError, "dim must be an integer"),
+        (lambda vae: vae.traverse(IMAGE, 0, []), ValueError, "values is empty"),
+        (lambda vae: vae.traverse(IMAGE, 0, [np.nan]), ValueError, "values has 1 NaN"),
+        (lambda vae: vae.encode(np.full((1, 28, 28, 1), np.nan, np.float32)), ValueError, "0, 1"),
+        (lambda vae: vae.decode(np.zeros((3,), np.float32)), ValueError, "z must have shape"),
+        (lambda vae: make_task("vae", keras.optimizers.Adam()), TypeError, "vae must be"),
+    ],
+)
+def test_bad_arguments_to_the_model_raise_clear_errors_naming_them(call, error, match):
+    vae = VAE(VAEConfig(latent_dim=2, hidden=(16,)))
+    with pytest.raises(error, match=match):
+        call(vae)
 
 
 # --------------------------------------------------------------------------- training and IWAE
@@ -183,7 +221,7 @@ def trained():
     data = make_dataset(x, batch_size=64, seed=0, repeat=True)
     trainer = Trainer(
         make_task(vae, keras.optimizers.Adam(2e-3)),
-        TrainConfig(epochs=3, steps_per_epoch=100, steps_per_execution=50, progress="none"),
+        TrainConfig(steps=300, eval_every=100, steps_per_execution=50, progress="none"),
     )
     history = trainer.fit(data)
     after = -float(tf.reduce_mean(vae.elbo_terms(x)["elbo"]))
@@ -195,7 +233,8 @@ def test_training_on_64_digits_lowers_negative_elbo_by_more_than_half(trained):
     assert history.stop_reason == "completed"
     assert before > 400  # untrained: about 784 log 2 = 543 nats
     assert after < 0.5 * before, (before, after)
-    losses = [r.train["loss"] for r in history.epochs]
+    assert history.steps() == [100, 200, 300]
+    losses = [r.train["loss"] for r in history.records]
     assert losses[-1] < losses[0]
 
 
@@ -224,9 +263,57 @@ def test_chunked_iwae_equals_unchunked_iwae_for_the_same_seed(trained):
     assert not np.allclose(other_seed, whole)  # the seed matters, so the equality is not vacuous
 
 
+def test_held_out_bounds_equal_iwae_batch_by_batch_and_lie_below_it_on_average(trained):
+    vae, x, *_ = trained
+    x = x[:40]
+    elbo, iwae = held_out_bounds(vae, x, k=20, batch_size=16, elbo_samples=5, chunk=7)
+    assert elbo.shape == iwae.shape == (40,)
+    assert np.isfinite(elbo).all() and np.isfinite(iwae).all()
+    # The IWAE part is iwae_log_likelihood on each batch with seed = the batch's index.
+    by_batch = [
+        iwae_log_likelihood(vae, x[first : first + 16], k=20, chunk=20, seed=index).numpy()
+        for index, first in enumerate(range(0, 40, 16))
+    ]
+    np.testing.assert_allclose(iwae, np.concatenate(by_batch), rtol=1e-5, atol=1e-4)
+    # ELBO <= L_20 in expectation: the mean over 40 images, with Monte Carlo slack.
+    assert elbo.mean() <= iwae.mean() + 0.5, (elbo.mean(), iwae.mean())
+
+
+def test_held_out_bounds_elbo_is_a_mean_of_one_sample_elbo_estimates(trained):
+    vae, x, *_ = trained
+    many = np.mean([vae.elbo_terms(x[:8])["elbo"].numpy() for _ in range(200)], axis=0)
+    elbo, _ = held_out_bounds(vae, x[:8], k=1, elbo_samples=200)
+    # Two means of 200 one-sample estimates of the same ELBO: close per image.
+    np.testing.assert_allclose(elbo, many, atol=1.5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"x": np.zeros((0, 28, 28, 1), np.float32)}, ValueError, "x is empty"),
+        ({"x": np.zeros((4, 28, 28), np.float32)}, ValueError, r"\(B, 28, 28, 1\)"),
+        ({"x": np.zeros((4, 28, 28, 1), np.uint8)}, TypeError, "float"),
+        ({"k": 0}, ValueError, "k must be an integer >= 1"),
+        ({"k": 6000}, ValueError, "k must be an integer >= 1 and <= 5000"),
+        ({"batch_size": 0}, ValueError, "batch_size must be an integer >= 1"),
+        ({"elbo_samples": 2.0}, TypeError, "elbo_samples must be an integer"),
+        ({"vae": "model"}, TypeError, "vae must be a course_lib.vae.VAE"),
+    ],
+)
+def test_held_out_bounds_rejects_bad_arguments_naming_them(kwargs, error, match):
+    args = {
+        "vae": VAE(VAEConfig(latent_dim=2, hidden=(16,))),
+        "x": np.zeros((4, 28, 28, 1), np.float32),
+        "k": 5,
+    }
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        held_out_bounds(args.pop("vae"), args.pop("x"), **args)
+
+
 def test_make_task_checkpoints_weights_and_seed_state_so_a_new_trainer_resumes_exactly(tmp_path):
     x = binarize_static(to_float(load_mnist().x_train[:32]))
-    cfg = TrainConfig(epochs=1, steps_per_epoch=5, progress="none", checkpoint_dir=tmp_path)
+    cfg = TrainConfig(steps=5, progress="none", checkpoint_dir=tmp_path)
     first = VAE(VAEConfig(latent_dim=2, hidden=(16,)), seed=0)
     Trainer(make_task(first, keras.optimizers.Adam(1e-3)), cfg).fit(
         make_dataset(x, batch_size=16, repeat=True)
@@ -236,5 +323,5 @@ def test_make_task_checkpoints_weights_and_seed_state_so_a_new_trainer_resumes_e
         make_dataset(x, batch_size=16, repeat=True)
     )
     assert np.array_equal(second.seed_generator.state.numpy(), first.seed_generator.state.numpy())
-    for a, b in zip(first.trainable_variables, second.trainable_variables):
+    for a, b in zip(first.trainable_variables, second.trainable_variables, strict=True):
         assert np.array_equal(a.numpy(), b.numpy())

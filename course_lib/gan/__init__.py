@@ -5,30 +5,34 @@ A generator ``G`` maps noise ``z ~ N(0, I)`` to data; a discriminator ``D`` outp
 
 .. math:: \\min_G \\max_D V(D, G) = E_x[\\log D(x)] + E_z[\\log(1 - D(G(z)))]
 
-(D *maximises* ``V``; the log-free, both-players-minimise form of the source document
-is wrong: erratum E3 on the course's errata page, ``chapters/errata.md``). In practice ``G`` minimises the non-saturating loss
-``-E[log D(G(z))]``; the Wasserstein variant with gradient penalty is also here.
+(D *maximises* ``V``; the log-free, both-players-minimise form of the source document is
+wrong: erratum E3 on the course's errata page, ``chapters/errata.md``). In practice ``G``
+minimises the non-saturating loss ``-E[log D(G(z))]``; the Wasserstein variant with gradient
+penalty is also here.
 
 Modules (read in this order):
 
-* :mod:`~course_lib.gan.config`     -- :class:`GANConfig`, the architecture and loss as data.
-* :mod:`~course_lib.gan.networks`   -- MLP and DCGAN generators and discriminators.
-* :mod:`~course_lib.gan.losses`     -- the losses per example from logits, the gradient penalty.
-* :mod:`~course_lib.gan.model`      -- :class:`GAN`, :func:`make_task`, :class:`FixedNoiseGrid`.
-* :mod:`~course_lib.gan.evaluation` -- :func:`ring_mode_coverage` for the ring of Gaussians.
+* :mod:`~course_lib.gan.config`      -- :class:`GANConfig`, the architecture and loss as data.
+* :mod:`~course_lib.gan.networks`    -- MLP and DCGAN generators and discriminators.
+* :mod:`~course_lib.gan.losses`      -- the losses per example from logits, the gradient penalty.
+* :mod:`~course_lib.gan.model`       -- :class:`GAN`, :func:`make_task`, :class:`FixedNoiseGrid`.
+* :mod:`~course_lib.gan.evaluation`  -- sample quality: the MNIST classifier, Fréchet distance,
+  Inception score and their real-vs-real baseline; mode coverage on the ring of Gaussians.
+* :mod:`~course_lib.gan.ring`        -- :func:`train_ring_gan`, the ring experiment of chapter 05.
+* :mod:`~course_lib.gan.derivations` -- the objective derived with sympy: the optimal
+  discriminator, the Jensen-Shannon divergence, the generators' gradients (no TensorFlow;
+  import it as ``course_lib.gan.derivations``).
 
-Training goes through :class:`course_lib.training.Trainer`. The settings tests/test_gan.py
+Training goes through :class:`course_lib.training.Trainer`. The recipe tests/test_gan.py
 uses on the ring (batch 256; about 10 s on a CPU; 6000 steps and Adam(beta_1=0, beta_2=0.9)
-with a critic learning rate of 4e-3 for ``wgan_gp``)::
+with a critic learning rate of 4e-3 for ``wgan_gp``) is one call::
 
-    gan = GAN(GANConfig(kind="mlp", loss="non_saturating"), seed=0)
-    lr = lambda: keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=3000)
-    task = make_task(gan, keras.optimizers.Adam(lr(), beta_1=0.5), keras.optimizers.Adam(lr(), beta_1=0.5))
-    Trainer(task, TrainConfig(epochs=6, steps_per_epoch=500)).fit(ring_ds)
+    run = train_ring_gan(steps=3000, learning_rate=2e-3, beta_1=0.5, cosine_decay=True)
+    run.gan.generate(1000)
 """
 
 from course_lib.gan.config import KINDS, LOSSES, GANConfig
-from course_lib.gan.evaluation import ring_mode_coverage
+from course_lib.gan.evaluation import ring_mode_coverage, ring_modes_occupied
 from course_lib.gan.losses import (
     critic_loss,
     discriminator_loss,
@@ -44,6 +48,7 @@ from course_lib.gan.networks import (
     from_tanh_range,
     to_tanh_range,
 )
+from course_lib.gan.ring import RingRun, train_ring_gan
 
 __all__ = [
     "GAN",
@@ -51,6 +56,7 @@ __all__ = [
     "LOSSES",
     "FixedNoiseGrid",
     "GANConfig",
+    "RingRun",
     "build_discriminator",
     "build_generator",
     "critic_loss",
@@ -61,6 +67,8 @@ __all__ = [
     "minimax_generator_loss",
     "non_saturating_generator_loss",
     "ring_mode_coverage",
+    "ring_modes_occupied",
     "to_tanh_range",
+    "train_ring_gan",
     "wasserstein_generator_loss",
 ]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
+from course_lib.runtime.validation import check_choice, check_int, check_real
 
 KINDS = ("mlp", "dcgan")
 LOSSES = ("non_saturating", "minimax", "wgan_gp")
@@ -22,8 +21,15 @@ DEFAULT_DATA_SHAPE = {"mlp": (2,), "dcgan": (28, 28, 1)}
 DEFAULT_DROPOUT = {"mlp": 0.0, "dcgan": 0.3}
 
 
-def _is_int(value: object, minimum: int = 1) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+def _int_tuple(name: str, value: object, length: int | None = None) -> tuple[int, ...]:
+    """``value`` as a non-empty tuple of positive ints (of ``length`` items, if given)."""
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple of positive ints, got {value!r}")
+    if not value:
+        raise ValueError(f"{name} is empty: it needs at least one positive int")
+    if length is not None and len(value) != length:
+        raise ValueError(f"{name} must have {length} items, got {value!r}")
+    return tuple(check_int(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(value))
 
 
 @dataclass(frozen=True)
@@ -70,28 +76,20 @@ class GANConfig:
     gp_weight: float = 10.0
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"GANConfig.kind must be one of {KINDS}, got {self.kind!r}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"GANConfig.loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.latent_dim is None:  # resolve the kind-dependent defaults
+        check_choice("GANConfig.kind", self.kind, KINDS)
+        check_choice("GANConfig.loss", self.loss, LOSSES)
+        # Resolve the kind-dependent defaults.
+        if self.latent_dim is None:
             object.__setattr__(self, "latent_dim", DEFAULT_LATENT_DIM[self.kind])
         if self.data_shape is None:
             object.__setattr__(self, "data_shape", DEFAULT_DATA_SHAPE[self.kind])
         if self.dropout is None:
-            object.__setattr__(
-                self, "dropout", 0.0 if self.loss == "wgan_gp" else DEFAULT_DROPOUT[self.kind]
-            )
-        object.__setattr__(self, "data_shape", tuple(self.data_shape))
-        if not _is_int(self.latent_dim) or self.latent_dim > 1024:
-            raise ValueError(
-                f"GANConfig.latent_dim must be an int in 1..1024, got {self.latent_dim!r}"
-            )
-        shape = self.data_shape
-        if not shape or not all(_is_int(s) for s in shape):
-            raise ValueError(
-                f"GANConfig.data_shape must be a tuple of positive ints, got {shape!r}"
-            )
+            dropout = 0.0 if self.loss == "wgan_gp" else DEFAULT_DROPOUT[self.kind]
+            object.__setattr__(self, "dropout", dropout)
+        latent_dim = check_int("GANConfig.latent_dim", self.latent_dim, minimum=1, maximum=1024)
+        object.__setattr__(self, "latent_dim", latent_dim)
+        shape = _int_tuple("GANConfig.data_shape", self.data_shape)
+        object.__setattr__(self, "data_shape", shape)
         if self.kind == "mlp" and len(shape) != 1:
             raise ValueError(
                 f"kind 'mlp' needs a 1-D data_shape (D,), got {shape} (use kind 'dcgan' for images)"
@@ -100,29 +98,19 @@ class GANConfig:
             raise ValueError(
                 f"kind 'dcgan' needs data_shape (H, W, C) with H and W divisible by 4, got {shape}"
             )
-        if not self.hidden or not all(_is_int(h) for h in self.hidden):
-            raise ValueError(
-                f"GANConfig.hidden must be a non-empty tuple of positive ints, got {self.hidden!r}"
-            )
-        if len(self.filters) != 2 or not all(_is_int(f) for f in self.filters):
-            raise ValueError(
-                f"GANConfig.filters must be two positive ints (F1, F2), got {self.filters!r}"
-            )
-        if not _is_int(self.kernel_size):
-            raise ValueError(
-                f"GANConfig.kernel_size must be a positive int, got {self.kernel_size!r}"
-            )
-        if not 0.0 <= float(self.dropout) < 1.0:
-            raise ValueError(f"GANConfig.dropout must be in [0, 1), got {self.dropout!r}")
-        if self.loss == "wgan_gp" and self.dropout > 0:
+        object.__setattr__(self, "hidden", _int_tuple("GANConfig.hidden", self.hidden))
+        object.__setattr__(self, "filters", _int_tuple("GANConfig.filters", self.filters, 2))
+        check_int("GANConfig.kernel_size", self.kernel_size, minimum=1)
+        dropout = check_real("GANConfig.dropout", self.dropout, minimum=0.0, maximum=1.0)
+        if dropout == 1.0:
+            raise ValueError("GANConfig.dropout must be < 1 (1 drops every unit), got 1.0")
+        if self.loss == "wgan_gp" and dropout > 0:
             raise ValueError(
                 f"loss 'wgan_gp' needs a deterministic critic, got dropout={self.dropout!r}: the "
-                "gradient penalty would run through random dropout masks (Gulrajani et al. 2017's "
-                "critic has no dropout and no batch norm); leave dropout=None or set 0"
+                "gradient penalty would run through random dropout masks (Gulrajani et al. "
+                "2017's critic has no dropout and no batch norm); leave dropout=None or set 0"
             )
-        if not 0.0 <= float(self.leaky_slope) < 1.0:
-            raise ValueError(f"GANConfig.leaky_slope must be in [0, 1), got {self.leaky_slope!r}")
-        if not (math.isfinite(float(self.gp_weight)) and self.gp_weight >= 0):
-            raise ValueError(
-                f"GANConfig.gp_weight must be a finite number >= 0, got {self.gp_weight!r}"
-            )
+        slope = check_real("GANConfig.leaky_slope", self.leaky_slope, minimum=0.0, maximum=1.0)
+        if slope == 1.0:
+            raise ValueError("GANConfig.leaky_slope must be < 1 (1 is a linear layer), got 1.0")
+        check_real("GANConfig.gp_weight", self.gp_weight, minimum=0.0)

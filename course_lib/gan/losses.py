@@ -55,8 +55,11 @@ def non_saturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
 
 
 def critic_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
-    """Wasserstein critic loss ``f(G(z)) - f(x)``, ``(B,)`` (minimising it maximises
-    ``E[f(x)] - E[f(G(z))]``, the critic's estimate of the Wasserstein-1 distance)."""
+    """Wasserstein critic loss ``f(G(z)) - f(x)``, ``(B,)``.
+
+    Minimising it maximises ``E[f(x)] - E[f(G(z))]``, the critic's estimate of the
+    Wasserstein-1 distance.
+    """
     return _per_example(fake_scores) - _per_example(real_scores)
 
 
@@ -68,7 +71,9 @@ def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
 def gradient_penalty(
     critic: Callable[[tf.Tensor], tf.Tensor], x_real: tf.Tensor, x_fake: tf.Tensor, eps: tf.Tensor
 ) -> tf.Tensor:
-    """``(||grad_x f(x_hat)||_2 - 1)^2`` per example, ``(B,)``, at ``x_hat = eps x + (1 - eps) x_fake``.
+    """The gradient penalty of Gulrajani et al. (2017), ``(||grad_x f(x_hat)||_2 - 1)^2``.
+
+    One value per example, ``(B,)``, at ``x_hat = eps x + (1 - eps) x_fake``.
 
     ``critic(x) -> (B,)`` or ``(B, 1)`` scores; ``x_real`` and ``x_fake`` ``(B, ...)``; ``eps``
     ``(B,)`` mixing weights (uniform on [0, 1] in Gulrajani et al. 2017), broadcast over the
@@ -81,14 +86,18 @@ def gradient_penalty(
     x_real = tf.convert_to_tensor(x_real)
     x_fake = tf.cast(x_fake, x_real.dtype)
     rank = x_real.shape.rank
-    eps = tf.reshape(tf.cast(eps, x_real.dtype), [-1] + [1] * (rank - 1))  # (B, 1, ..., 1)
-    x_hat = eps * x_real + (1.0 - eps) * x_fake  # (B, ...)
+    # (B, 1, ..., 1)
+    eps = tf.reshape(tf.cast(eps, x_real.dtype), [-1] + [1] * (rank - 1))
+    # (B, ...)
+    x_hat = eps * x_real + (1.0 - eps) * x_fake
     with tf.GradientTape() as tape:
         tape.watch(x_hat)
-        total = tf.reduce_sum(_per_example(critic(x_hat)))  # sum_i f(x_hat_i)
-    grads = tape.gradient(
-        total, x_hat
-    )  # (B, ...): row i = grad of f at x_hat_i (examples independent)
-    grads = tf.reshape(tf.cast(grads, tf.float32), [tf.shape(grads)[0], -1])  # (B, prod(...))
-    norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)  # (B,)
+        # sum_i f(x_hat_i)
+        total = tf.reduce_sum(_per_example(critic(x_hat)))
+    # (B, ...): row i is the gradient of f at x_hat_i (the examples are independent).
+    grads = tape.gradient(total, x_hat)
+    # (B, prod(...))
+    grads = tf.reshape(tf.cast(grads, tf.float32), [tf.shape(grads)[0], -1])
+    # (B,)
+    norm = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)
     return tf.square(norm - 1.0)

@@ -32,16 +32,31 @@ import keras
 import numpy as np
 
 from course_lib.gan.config import GANConfig
+from course_lib.runtime.validation import check_array
 
 
 def to_tanh_range(x: np.ndarray) -> np.ndarray:
-    """Images in ``[0, 1]`` -> ``2 x - 1`` in ``[-1, 1]``, the range of the DCGAN generator."""
-    return 2.0 * np.asarray(x, np.float32) - 1.0
+    """Images in ``[0, 1]`` -> ``2 x - 1`` in ``[-1, 1]``, the range of the DCGAN generator.
+
+    ``x`` is float intensities in ``[0, 1]``, any shape; uint8 images (0..255) are refused
+    rather than mapped to ``[-1, 509]``: convert them with :func:`course_lib.data.to_float`.
+    """
+    x = check_array("x", x, kind="float", finite=True, dtype=np.float32)
+    if x.size and (x.min() < 0.0 or x.max() > 1.0):
+        raise ValueError(
+            f"x must lie in [0, 1], got range [{x.min():.3g}, {x.max():.3g}] "
+            "(uint8 grey values: course_lib.data.to_float first)"
+        )
+    return 2.0 * x - 1.0
 
 
 def from_tanh_range(x) -> np.ndarray:
-    """Generated images in ``[-1, 1]`` -> ``(x + 1) / 2`` in ``[0, 1]``, ready to plot."""
-    return np.clip((np.asarray(x, np.float32) + 1.0) / 2.0, 0.0, 1.0)
+    """Generated images in ``[-1, 1]`` -> ``(x + 1) / 2`` in ``[0, 1]``, ready to plot.
+
+    Values outside ``[-1, 1]`` are clipped; NaN is refused.
+    """
+    x = check_array("x", x, kind="number", finite=True, dtype=np.float32)
+    return np.clip((x + 1.0) / 2.0, 0.0, 1.0)
 
 
 def build_generator(cfg: GANConfig) -> keras.Model:
@@ -61,17 +76,20 @@ def build_generator(cfg: GANConfig) -> keras.Model:
     height, width, channels = cfg.data_shape
     f1, f2 = cfg.filters
     k = cfg.kernel_size
-    h = keras.layers.Dense((height // 4) * (width // 4) * f2, use_bias=False)(z)  # BN adds the bias
+    # No bias before a batch norm: the batch norm's offset is the bias.
+    h = keras.layers.Dense((height // 4) * (width // 4) * f2, use_bias=False)(z)
     h = keras.layers.BatchNormalization()(h)
     h = keras.layers.ReLU()(h)
-    h = keras.layers.Reshape((height // 4, width // 4, f2))(h)  # (B, H/4, W/4, F2)
-    h = keras.layers.Conv2DTranspose(f1, k, strides=2, padding="same", use_bias=False)(
-        h
-    )  # (B, H/2, W/2, F1)
+    # (B, H/4, W/4, F2)
+    h = keras.layers.Reshape((height // 4, width // 4, f2))(h)
+    # (B, H/2, W/2, F1)
+    h = keras.layers.Conv2DTranspose(f1, k, strides=2, padding="same", use_bias=False)(h)
     h = keras.layers.BatchNormalization()(h)
     h = keras.layers.ReLU()(h)
-    h = keras.layers.Conv2DTranspose(channels, k, strides=2, padding="same")(h)  # (B, H, W, C)
-    x = keras.layers.Activation("tanh", dtype="float32", name="x")(h)  # in [-1, 1]
+    # (B, H, W, C)
+    h = keras.layers.Conv2DTranspose(channels, k, strides=2, padding="same")(h)
+    # in [-1, 1]
+    x = keras.layers.Activation("tanh", dtype="float32", name="x")(h)
     return keras.Model(z, x, name="dcgan_generator")
 
 
@@ -85,16 +103,20 @@ def build_discriminator(cfg: GANConfig) -> keras.Model:
     x = keras.Input(shape=cfg.data_shape, name="x")
     h = x
     if cfg.kind == "mlp":
-        layers = [keras.layers.Dense(width) for width in cfg.hidden]  # (B, width) each
+        # (B, width) each
+        layers = [keras.layers.Dense(width) for width in cfg.hidden]
     else:
+        # (B, H/2, W/2, F1), then (B, H/4, W/4, F2)
         layers = [
             keras.layers.Conv2D(f, cfg.kernel_size, strides=2, padding="same") for f in cfg.filters
-        ]  # (B, H/2, W/2, F1), then (B, H/4, W/4, F2)
+        ]
     for layer in layers:
         h = keras.layers.LeakyReLU(negative_slope=cfg.leaky_slope)(layer(h))
         if cfg.dropout > 0:
             h = keras.layers.Dropout(cfg.dropout)(h)
     if cfg.kind == "dcgan":
-        h = keras.layers.Flatten()(h)  # (B, H/4 * W/4 * F2)
-    logit = keras.layers.Dense(1, dtype="float32", name="logit")(h)  # (B, 1)
+        # (B, H/4 * W/4 * F2)
+        h = keras.layers.Flatten()(h)
+    # (B, 1)
+    logit = keras.layers.Dense(1, dtype="float32", name="logit")(h)
     return keras.Model(x, logit, name=f"{cfg.kind}_discriminator")

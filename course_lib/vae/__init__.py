@@ -1,11 +1,19 @@
 """The variational autoencoder (chapters 04 and 05).
 
-* :mod:`~course_lib.vae.model` -- encoder, decoder, the ELBO's terms, the IWAE estimate and
-  the training task; re-exported here (``from course_lib.vae import VAE``).
-* :mod:`~course_lib.vae.derivations` -- the Gaussian KL term derived with sympy (no TensorFlow;
-  import it as ``course_lib.vae.derivations``).
+Modules:
+
+* :mod:`~course_lib.vae.model` -- :class:`VAEConfig`, the encoder and decoder, the ELBO's
+  terms (:func:`gaussian_kl`, :func:`bernoulli_log_likelihood`, ...), :class:`VAE` and the
+  training task :func:`make_task`;
+* :mod:`~course_lib.vae.evaluation` -- held-out evaluation: the importance-weighted bound
+  :func:`iwae_log_likelihood` and :func:`held_out_bounds`;
+* :mod:`~course_lib.vae.derivations` -- the Gaussian KL term derived with sympy (no
+  TensorFlow; import it as ``course_lib.vae.derivations``).
+
+The model and the evaluation are re-exported here: ``from course_lib.vae import VAE``.
 """
 
+from course_lib.vae.evaluation import held_out_bounds, iwae_log_likelihood
 from course_lib.vae.model import (
     KINDS,
     VAE,
@@ -16,7 +24,6 @@ from course_lib.vae.model import (
     check_images,
     gaussian_kl,
     gaussian_log_density,
-    iwae_log_likelihood,
     make_task,
     reparameterize,
 )
@@ -31,6 +38,7 @@ __all__ = [
     "check_images",
     "gaussian_kl",
     "gaussian_log_density",
+    "held_out_bounds",
     "iwae_log_likelihood",
     "make_task",
     "reparameterize",

@@ -12,8 +12,8 @@ Training maximises the evidence lower bound (ELBO), per example, in nats:
 .. math:: \\mathrm{ELBO}(x) = E_{q(z|x)}[\\log p(x|z)] - KL(q(z|x) \\| p(z)) \\le \\log p(x).
 
 The loss handed to :mod:`course_lib.training` is ``-(reconstruction - beta * kl)`` per
-example (``beta = 1`` gives the negative ELBO). :func:`iwae_log_likelihood` gives the
-tighter importance-weighted bound (Burda et al. 2016) used to report ``log p(x)``.
+example (``beta = 1`` gives the negative ELBO). The held-out evaluation (the tighter
+importance-weighted bound of Burda et al. 2016) is in :mod:`course_lib.vae.evaluation`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib.runtime.validation import check_array, check_choice, check_int, check_real
 from course_lib.training import Objective, Task
 
 KINDS = ("mlp", "conv")
@@ -51,31 +52,23 @@ class VAEConfig:
     input_shape: tuple[int, int, int] = (28, 28, 1)
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"VAEConfig.kind must be one of {KINDS}, got {self.kind!r}")
+        check_choice("VAEConfig.kind", self.kind, KINDS)
         max_latent = 50 if self.kind == "mlp" else 256
-        if (
-            isinstance(self.latent_dim, bool)
-            or not isinstance(self.latent_dim, (int, np.integer))
-            or not 1 <= self.latent_dim <= max_latent
-        ):
-            raise ValueError(
-                f"VAEConfig.latent_dim must be an int in 1..{max_latent} for kind "
-                f"{self.kind!r}, got {self.latent_dim!r}"
-            )
-        if not self.hidden or any(
-            not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden
-        ):
-            raise ValueError(
-                f"VAEConfig.hidden must be a non-empty tuple of positive ints, got {self.hidden!r}"
-            )
-        if not (math.isfinite(float(self.beta)) and self.beta >= 0):
-            raise ValueError(f"VAEConfig.beta must be a finite number >= 0, got {self.beta!r}")
-        shape = tuple(self.input_shape)
-        if len(shape) != 3 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in shape):
-            raise ValueError(
-                f"VAEConfig.input_shape must be (H, W, C) of positive ints, got {self.input_shape!r}"
-            )
+        check_int("VAEConfig.latent_dim", self.latent_dim, minimum=1, maximum=max_latent)
+        if not isinstance(self.hidden, (tuple, list)):
+            raise TypeError(f"VAEConfig.hidden must be a tuple of ints, got {self.hidden!r}")
+        if not self.hidden:
+            raise ValueError("VAEConfig.hidden is empty: it needs at least one layer width")
+        for i, width in enumerate(self.hidden):
+            check_int(f"VAEConfig.hidden[{i}]", width, minimum=1)
+        object.__setattr__(self, "hidden", tuple(int(width) for width in self.hidden))
+        check_real("VAEConfig.beta", self.beta, minimum=0.0)
+        if not isinstance(self.input_shape, (tuple, list)) or len(self.input_shape) != 3:
+            raise ValueError(f"VAEConfig.input_shape must be (H, W, C), got {self.input_shape!r}")
+        for axis, size in zip("HWC", self.input_shape, strict=True):
+            check_int(f"VAEConfig.input_shape {axis}", size, minimum=1)
+        shape = tuple(int(size) for size in self.input_shape)
+        object.__setattr__(self, "input_shape", shape)
         if self.kind == "conv" and (shape[0] % 4 or shape[1] % 4):
             raise ValueError(
                 f"kind 'conv' halves H and W twice: they must be divisible by 4, got {shape}"
@@ -87,17 +80,19 @@ def build_encoder(cfg: VAEConfig) -> keras.Model:
     """``x (B, H, W, C) -> [mu (B, latent_dim), log_var (B, latent_dim)]`` of ``q(z|x)``."""
     x = keras.Input(shape=cfg.input_shape, name="x")
     if cfg.kind == "mlp":
-        h = keras.layers.Flatten()(x)  # (B, H*W*C)
+        # (B, H*W*C)
+        h = keras.layers.Flatten()(x)
         for width in cfg.hidden:
             h = keras.layers.Dense(width, activation="relu")(h)
     else:
-        h = keras.layers.Conv2D(32, 3, strides=2, activation="relu")(
-            x
-        )  # (B, 13, 13, 32), CVAE tutorial
-        h = keras.layers.Conv2D(64, 3, strides=2, activation="relu")(h)  # (B, 6, 6, 64)
-        h = keras.layers.Flatten()(h)  # (B, 2304)
-    h = keras.layers.Dense(2 * cfg.latent_dim, name="mu_log_var")(h)  # (B, 2*latent_dim), linear
-    mu, log_var = keras.ops.split(h, 2, axis=-1)  # (B, latent_dim) each
+        # The layout of TensorFlow's CVAE tutorial: (B, 13, 13, 32), (B, 6, 6, 64), (B, 2304).
+        h = keras.layers.Conv2D(32, 3, strides=2, activation="relu")(x)
+        h = keras.layers.Conv2D(64, 3, strides=2, activation="relu")(h)
+        h = keras.layers.Flatten()(h)
+    # (B, 2 * latent_dim), linear: log_var may take any real value.
+    h = keras.layers.Dense(2 * cfg.latent_dim, name="mu_log_var")(h)
+    # (B, latent_dim) each
+    mu, log_var = keras.ops.split(h, 2, axis=-1)
     return keras.Model(x, [mu, log_var], name=f"{cfg.kind}_encoder")
 
 
@@ -109,24 +104,23 @@ def build_decoder(cfg: VAEConfig) -> keras.Model:
         h = z
         for units in reversed(cfg.hidden):
             h = keras.layers.Dense(units, activation="relu")(h)
-        h = keras.layers.Dense(height * width * channels)(h)  # (B, H*W*C)
+        # (B, H*W*C)
+        h = keras.layers.Dense(height * width * channels)(h)
         logits = keras.layers.Reshape(cfg.input_shape, name="logits")(h)
     else:
         h = keras.layers.Dense((height // 4) * (width // 4) * 32, activation="relu")(z)
-        h = keras.layers.Reshape((height // 4, width // 4, 32))(h)  # (B, H/4, W/4, 32)
-        h = keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(
-            h
-        )  # (B, H/2, W/2, 64)
-        h = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(
-            h
-        )  # (B, H, W, 32)
-        logits = keras.layers.Conv2DTranspose(channels, 3, padding="same", name="logits")(
-            h
-        )  # (B, H, W, C)
+        # (B, H/4, W/4, 32)
+        h = keras.layers.Reshape((height // 4, width // 4, 32))(h)
+        # (B, H/2, W/2, 64)
+        h = keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(h)
+        # (B, H, W, 32)
+        h = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(h)
+        # (B, H, W, C)
+        logits = keras.layers.Conv2DTranspose(channels, 3, padding="same", name="logits")(h)
     return keras.Model(z, logits, name=f"{cfg.kind}_decoder")
 
 
-# --------------------------------------------------------------------------- the math
+# --------------------------------------------------------------------------- the ELBO's terms
 def gaussian_kl(mu: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
     """Analytic ``KL(N(mu, diag exp(log_var)) || N(0, I))`` per example, shape ``(B,)``, nats:
 
@@ -136,8 +130,11 @@ def gaussian_kl(mu: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
 
 
 def reparameterize(mu: tf.Tensor, log_var: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
-    """``z = mu + exp(log_var / 2) * eps`` with ``eps ~ N(0, I)``: a sample of ``q(z|x)``
-    that is differentiable in ``mu`` and ``log_var``. Shapes broadcast, e.g. ``(B, latent_dim)``."""
+    """``z = mu + exp(log_var / 2) * eps`` with ``eps ~ N(0, I)``.
+
+    A sample of ``q(z|x)`` that is differentiable in ``mu`` and ``log_var``. Shapes
+    broadcast, e.g. ``(B, latent_dim)``.
+    """
     return mu + tf.exp(0.5 * log_var) * eps
 
 
@@ -149,36 +146,41 @@ def bernoulli_log_likelihood(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     per_pixel = -tf.nn.sigmoid_cross_entropy_with_logits(
         labels=tf.cast(x, logits.dtype), logits=logits
     )
-    return tf.reduce_sum(tf.reshape(per_pixel, [tf.shape(per_pixel)[0], -1]), axis=1)
+    per_example = tf.reshape(per_pixel, [tf.shape(per_pixel)[0], -1])
+    return tf.reduce_sum(per_example, axis=1)
 
 
 def gaussian_log_density(z: tf.Tensor, mu: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
-    """``log N(z; mu, diag exp(log_var)) = -1/2 sum_j [log 2pi + log_var_j + (z_j - mu_j)^2 / exp(log_var_j)]``,
-    summed over the last axis."""
-    return -0.5 * tf.reduce_sum(_LOG_2PI + log_var + tf.square(z - mu) * tf.exp(-log_var), axis=-1)
+    """``log N(z; mu, diag exp(log_var))``, summed over the last axis:
+
+    .. math:: -\\tfrac12 \\sum_j \\big[\\log 2\\pi + \\log\\sigma_j^2
+              + (z_j - \\mu_j)^2 / \\sigma_j^2\\big].
+    """
+    squared = tf.square(z - mu) * tf.exp(-log_var)
+    return -0.5 * tf.reduce_sum(_LOG_2PI + log_var + squared, axis=-1)
 
 
 def check_images(x, input_shape: tuple[int, int, int] = (28, 28, 1), name: str = "x") -> None:
     """Raise a clear error unless ``x`` is a float batch ``(B, *input_shape)`` in [0, 1].
 
-    Shape and dtype are checked whenever they are static; values only for eager/NumPy input.
+    Shape and dtype are checked whenever they are static; values only for eager/NumPy input
+    (NaN is refused with the out-of-range values).
     """
     shape = tuple(x.shape if hasattr(x, "shape") else np.shape(x))
     if len(shape) != 4 or tuple(shape[1:]) != tuple(input_shape):
-        raise ValueError(
-            f"{name} must have shape (B, {', '.join(map(str, input_shape))}), got {shape}"
-            + (" (add a batch axis: x[None])" if tuple(shape) == tuple(input_shape) else "")
-        )
+        hint = " (add a batch axis: x[None])" if tuple(shape) == tuple(input_shape) else ""
+        expected = ", ".join(map(str, input_shape))
+        raise ValueError(f"{name} must have shape (B, {expected}), got {shape}{hint}")
     dtype = tf.as_dtype(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype)
     if not dtype.is_floating:
         raise TypeError(
             f"{name} must be float in [0, 1], got dtype {dtype.name} (divide uint8 by 255)"
         )
-    if isinstance(x, np.ndarray) or (
-        tf.is_tensor(x) and tf.executing_eagerly() and hasattr(x, "numpy")
-    ):
+    eager = tf.is_tensor(x) and tf.executing_eagerly() and hasattr(x, "numpy")
+    if isinstance(x, np.ndarray) or eager:
         values = np.asarray(x)
-        if values.size and not ((values >= 0) & (values <= 1)).all():  # also rejects NaN
+        # ``(values >= 0) & (values <= 1)`` is False for NaN, so NaN is refused too.
+        if values.size and not ((values >= 0) & (values <= 1)).all():
             raise ValueError(
                 f"{name} must lie in [0, 1] (Bernoulli targets), got range "
                 f"[{np.nanmin(values):.3g}, {np.nanmax(values):.3g}]"
@@ -194,9 +196,12 @@ class VAE(keras.Model):
 
     def __init__(self, cfg: VAEConfig | None = None, seed: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
+        if cfg is not None and not isinstance(cfg, VAEConfig):
+            raise TypeError(f"cfg must be a VAEConfig or None, got {type(cfg).__name__}")
         self.cfg = cfg or VAEConfig()
         self.encoder = build_encoder(self.cfg)
         self.decoder = build_decoder(self.cfg)
+        seed = check_int("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed, name="vae_seed")
 
     def encode(self, x: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
@@ -207,7 +212,7 @@ class VAE(keras.Model):
 
     def decode(self, z: tf.Tensor, training: bool = False) -> tf.Tensor:
         """``z (B, latent_dim) -> logits (B, 28, 28, 1)`` of ``p(x|z)``."""
-        shape = tuple(z.shape)
+        shape = tuple(z.shape if hasattr(z, "shape") else np.shape(z))
         if len(shape) != 2 or shape[1] != self.cfg.latent_dim:
             raise ValueError(f"z must have shape (B, {self.cfg.latent_dim}), got {shape}")
         return self.decoder(z, training=training)
@@ -234,8 +239,10 @@ class VAE(keras.Model):
         return {"elbo": reconstruction - kl, "reconstruction": reconstruction, "kl": kl}
 
     def loss_fn(self, batch, training: bool) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-        """Loss ``-(reconstruction - beta * kl)`` ``(B,)`` and the ELBO terms as metrics, for
-        :class:`course_lib.training.Objective`. ``batch`` is ``x`` or ``(x, labels)``."""
+        """Loss ``-(reconstruction - beta * kl)`` ``(B,)`` and the ELBO terms as metrics.
+
+        For :class:`course_lib.training.Objective`. ``batch`` is ``x`` or ``(x, labels)``.
+        """
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
         terms = self.elbo_terms(x, training)
         loss = -(terms["reconstruction"] - self.cfg.beta * terms["kl"])
@@ -246,13 +253,16 @@ class VAE(keras.Model):
         }
 
     def sample(self, n: int, seed: int | None = None) -> tf.Tensor:
-        """``n`` images from the model: ``z ~ N(0, I)``, returns ``sigmoid(logits)`` — pixel
-        probabilities ``(n, 28, 28, 1)``. ``seed=None`` uses the model's SeedGenerator."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive int, got {n!r}")
-        z = keras.random.normal(
-            (int(n), self.cfg.latent_dim), seed=self.seed_generator if seed is None else seed
-        )  # (n, latent_dim)
+        """``n`` images from the model: ``z ~ N(0, I)``, returns ``sigmoid(logits)``.
+
+        Pixel probabilities ``(n, 28, 28, 1)``. ``seed=None`` uses the model's SeedGenerator.
+        """
+        n = check_int("n", n, minimum=1)
+        if seed is None:
+            seed = self.seed_generator
+        else:
+            seed = check_int("seed", seed)
+        z = keras.random.normal((n, self.cfg.latent_dim), seed=seed)  # (n, latent_dim)
         return tf.sigmoid(self.decode(z))
 
     def reconstruct(self, x: tf.Tensor) -> tf.Tensor:
@@ -261,28 +271,36 @@ class VAE(keras.Model):
         return tf.sigmoid(self.decode(mu))
 
     def _one_mean(self, x: tf.Tensor, name: str) -> tf.Tensor:
-        x = x[None] if tuple(np.shape(x)) == tuple(self.cfg.input_shape) else x
-        if np.shape(x)[0] != 1:
+        """``mu(x)`` ``(1, latent_dim)`` of one image given as ``(H, W, C)`` or ``(1, H, W, C)``."""
+        if tuple(np.shape(x)) == tuple(self.cfg.input_shape):
+            x = x[None]
+        if len(np.shape(x)) != 4 or np.shape(x)[0] != 1:
             raise ValueError(
                 f"{name} must be one image {self.cfg.input_shape} or (1, ...), got {np.shape(x)}"
             )
         check_images(x, self.cfg.input_shape, name)
-        return self.encoder(x, training=False)[0]  # (1, latent_dim)
+        return self.encoder(x, training=False)[0]
 
     def interpolate(self, x_a: tf.Tensor, x_b: tf.Tensor, steps: int = 8) -> tf.Tensor:
-        """Decode ``z_t = (1 - t) mu(x_a) + t mu(x_b)`` for ``t`` in ``linspace(0, 1, steps)``:
-        probabilities ``(steps, 28, 28, 1)``."""
-        if not isinstance(steps, (int, np.integer)) or steps < 2:
-            raise ValueError(f"steps must be an int >= 2, got {steps!r}")
-        mu_a, mu_b = self._one_mean(x_a, "x_a"), self._one_mean(x_b, "x_b")
-        t = tf.linspace(0.0, 1.0, int(steps))[:, None]  # (steps, 1)
+        """Decode ``z_t = (1 - t) mu(x_a) + t mu(x_b)`` for ``t`` in ``linspace(0, 1, steps)``.
+
+        Returns probabilities ``(steps, 28, 28, 1)``.
+        """
+        steps = check_int("steps", steps, minimum=2)
+        mu_a = self._one_mean(x_a, "x_a")
+        mu_b = self._one_mean(x_b, "x_b")
+        t = tf.linspace(0.0, 1.0, steps)[:, None]  # (steps, 1)
         return tf.sigmoid(self.decode((1.0 - t) * mu_a + t * mu_b))
 
     def traverse(self, x: tf.Tensor, dim: int, values) -> tf.Tensor:
-        """Decode ``mu(x)`` with coordinate ``dim`` set to each of ``values``:
-        probabilities ``(len(values), 28, 28, 1)``."""
-        if not isinstance(dim, (int, np.integer)) or not 0 <= dim < self.cfg.latent_dim:
-            raise ValueError(f"dim must be an int in 0..{self.cfg.latent_dim - 1}, got {dim!r}")
+        """Decode ``mu(x)`` with coordinate ``dim`` set to each of ``values``.
+
+        Returns probabilities ``(len(values), 28, 28, 1)``.
+        """
+        dim = check_int("dim", dim, minimum=0, maximum=self.cfg.latent_dim - 1)
+        values = check_array(
+            "values", values, ndim=(0, 1), kind="number", finite=True, nonempty=True
+        )
         values = tf.reshape(tf.convert_to_tensor(values, tf.float32), [-1])  # (V,)
         mu = self._one_mean(x, "x")  # (1, latent_dim)
         z = tf.tile(mu, [tf.shape(values)[0], 1])  # (V, latent_dim)
@@ -292,61 +310,14 @@ class VAE(keras.Model):
 
 
 def make_task(vae: VAE, optimizer: keras.optimizers.Optimizer) -> Task:
-    """One objective (``"loss"`` = ``-(reconstruction - beta kl)``) for :class:`course_lib.training.Trainer`;
-    the SeedGenerator's state is checkpointed too, so a resumed run draws the same noise."""
+    """One objective, ``"loss"`` = ``-(reconstruction - beta kl)``, for the course's Trainer.
+
+    The SeedGenerator's state is checkpointed too, so a resumed run draws the same noise.
+    """
+    if not isinstance(vae, VAE):
+        raise TypeError(f"vae must be a course_lib.vae.VAE, got {type(vae).__name__}")
     return Task(
         objectives=[Objective("loss", vae.loss_fn, vae, optimizer)],
         models={"vae": vae},
         trackables={"seed_generator_state": vae.seed_generator.state},
     )
-
-
-# --------------------------------------------------------------------------- evaluation
-def iwae_log_likelihood(
-    vae: VAE, x: tf.Tensor, k: int = 5000, chunk: int = 100, seed: int = 0
-) -> tf.Tensor:
-    """Importance-weighted estimate of ``log p(x)`` per example, ``(B,)``, nats (Burda et al. 2016):
-
-    .. math:: \\log p(x) \\approx \\log \\frac1k \\sum_{i=1}^k
-              \\frac{p(x|z_i)\\,p(z_i)}{q(z_i|x)}, \\qquad z_i \\sim q(z|x).
-
-    A lower bound in expectation that tightens as ``k`` grows; ``k = 1`` is an unbiased
-    one-sample ELBO estimate. Samples are decoded ``chunk`` at a time and combined with a
-    running logsumexp, so memory is ``O(chunk * B)`` images for any ``k`` (up to 5,000).
-    The noise for sample ``i`` is ``stateless_normal(seed=[seed, i])``, so the result does
-    not depend on ``chunk`` (calling it batch by batch, give each batch its own ``seed``).
-
-    The number depends on how ``x`` was binarised: Burda et al. (2016) draw a new binarisation
-    ``x ~ Bernoulli(intensity)`` every time an image is used (:func:`course_lib.data.binarize_dynamic`);
-    the README of their code (github.com/yburda/iwae) reports test log-likelihoods about 2 nats
-    lower for the same models trained on one fixed binarisation. Compare only models evaluated on
-    identically binarised data.
-    """
-    for name, value, top in (("k", k, 5000), ("chunk", chunk, 5000)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, np.integer))
-            or not 1 <= value <= top
-        ):
-            raise ValueError(f"{name} must be an int in 1..{top}, got {value!r}")
-    x = tf.convert_to_tensor(x)
-    mu, log_var = vae.encode(x)  # (B, latent_dim)
-    batch = tf.shape(mu)[0]
-    total = tf.fill([batch], -np.inf)  # running logsumexp of log w over samples, (B,)
-    for start in range(0, int(k), int(chunk)):
-        c = min(int(chunk), int(k) - start)
-        eps = tf.stack(
-            [
-                tf.random.stateless_normal(tf.shape(mu), seed=[seed, i], dtype=mu.dtype)
-                for i in range(start, start + c)
-            ]
-        )  # (c, B, latent_dim)
-        z = reparameterize(mu, log_var, eps)  # (c, B, latent_dim)
-        logits = vae.decode(tf.reshape(z, [-1, vae.cfg.latent_dim]))  # (c*B, 28, 28, 1)
-        x_rep = tf.tile(x, [c, 1, 1, 1])  # (c*B, 28, 28, 1), sample-major like z
-        log_px_z = tf.reshape(bernoulli_log_likelihood(x_rep, logits), [c, batch])  # (c, B)
-        log_pz = gaussian_log_density(z, 0.0, 0.0)  # (c, B)
-        log_qz = gaussian_log_density(z, mu, log_var)  # (c, B)
-        log_w = log_px_z + log_pz - log_qz  # (c, B)
-        total = tf.reduce_logsumexp(tf.stack([total, tf.reduce_logsumexp(log_w, axis=0)]), axis=0)
-    return total - math.log(k)
