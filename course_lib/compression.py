@@ -5,7 +5,8 @@
 
     s_j = max_i |W_ij| / 127,    q_ij = round(W_ij / s_j) in -127..127,    W_ij ~ q_ij s_j
 
-Rounding to the nearest integer makes the error at most half a step: ``|W_ij - q_ij s_j| <= s_j / 2``.
+Rounding to the nearest integer makes the error at most half a step:
+``|W_ij - q_ij s_j| <= s_j / 2``.
 A per-column scale commutes with the product, ``x (q diag(s)) = (x q) diag(s)``, so an int8
 kernel can multiply first and scale the ``d_out`` results afterwards. Bytes: ``d_in d_out``
 (int8) ``+ 4 d_out`` (scales) instead of ``4 d_in d_out`` (float32), a ratio
@@ -34,7 +35,20 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-INT8_MAX = 127  # symmetric range -127..127 (-128 unused, so that q and -q are both representable)
+from course_lib.runtime.validation import check_array, check_choice, check_int, check_real
+
+# Symmetric range -127..127: -128 is unused, so that q and -q are both representable.
+INT8_MAX = 127
+
+
+def _channel_axis(channel_axis: int | None, ndim: int, shape: tuple[int, ...]) -> int | None:
+    """``channel_axis`` as an axis in ``0..ndim-1`` (negative values count from the end)."""
+    if channel_axis is None:
+        return None
+    axis = check_int("channel_axis", channel_axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"channel_axis {axis} is out of range for an array of shape {shape}")
+    return axis % ndim
 
 
 def quantize_int8(w, channel_axis: int | None = -1) -> tuple[np.ndarray, np.ndarray]:
@@ -47,43 +61,54 @@ def quantize_int8(w, channel_axis: int | None = -1) -> tuple[np.ndarray, np.ndar
     ``|w - dequantize(q, scale)| <= scale / 2`` elementwise.
     """
     w = np.asarray(w)
-    if w.ndim == 0 or not np.issubdtype(w.dtype, np.floating):
-        raise ValueError(
-            f"w must be a float array with at least one axis, got dtype {w.dtype}, shape {w.shape}"
-        )
-    if not np.all(np.isfinite(w)):
-        raise ValueError("w contains NaN or infinity; it cannot be quantised")
-    if channel_axis is None:
+    if w.ndim == 0:
+        raise ValueError(f"w must be an array with at least one axis, got shape {w.shape}")
+    w = check_array("w", w, kind="float", finite=True, nonempty=True)
+    axis = _channel_axis(channel_axis, w.ndim, w.shape)
+    if axis is None:
         reduce_axes = tuple(range(w.ndim))
     else:
-        if not -w.ndim <= channel_axis < w.ndim:
-            raise ValueError(
-                f"channel_axis {channel_axis} is out of range for w of shape {w.shape}"
-            )
-        reduce_axes = tuple(a for a in range(w.ndim) if a != channel_axis % w.ndim)
-    scale = (np.max(np.abs(w), axis=reduce_axes, keepdims=True) / INT8_MAX).astype(np.float32)
+        reduce_axes = tuple(a for a in range(w.ndim) if a != axis)
+    largest = np.max(np.abs(w), axis=reduce_axes, keepdims=True)
+    scale = (largest / INT8_MAX).astype(np.float32)
     s64 = scale.astype(np.float64)
     ratio = np.divide(w.astype(np.float64), s64, out=np.zeros(w.shape), where=s64 > 0)
     q = np.clip(np.rint(ratio), -INT8_MAX, INT8_MAX).astype(np.int8)
-    return q, scale.reshape([n for a, n in enumerate(scale.shape) if a not in reduce_axes])
+    kept_shape = [n for a, n in enumerate(scale.shape) if a not in reduce_axes]
+    return q, scale.reshape(kept_shape)
 
 
 def dequantize(q: np.ndarray, scale: np.ndarray, channel_axis: int | None = -1) -> np.ndarray:
-    """``q * scale`` as float32, ``scale`` broadcast along ``channel_axis`` (inverse of :func:`quantize_int8`)."""
-    q, scale = np.asarray(q), np.asarray(scale, np.float32)
+    """``q * scale`` as float32, ``scale`` broadcast along ``channel_axis`` (inverse of
+    :func:`quantize_int8`): ``scale`` has one value per index of that axis of ``q``, or is a
+    single number when ``channel_axis`` is ``None``."""
+    q = np.asarray(q)
     if q.dtype != np.int8:
-        raise ValueError(f"q must be int8, got {q.dtype}")
-    if channel_axis is not None:
-        shape = [1] * q.ndim
-        shape[channel_axis] = -1
-        scale = scale.reshape(shape)
-    return q.astype(np.float32) * scale
+        raise TypeError(f"q must be an int8 array, got dtype {q.dtype}")
+    scale = check_array("scale", scale, kind="float", finite=True, dtype=np.float32)
+    axis = _channel_axis(channel_axis, q.ndim, q.shape)
+    if axis is None:
+        if scale.size != 1:
+            raise ValueError(
+                f"scale must be one number when channel_axis is None, got shape {scale.shape}"
+            )
+        return q.astype(np.float32) * scale.reshape(())
+    if scale.shape != (q.shape[axis],):
+        raise ValueError(
+            f"scale must have shape ({q.shape[axis]},): one value per index of axis {axis} "
+            f"of q {q.shape}, got {scale.shape}"
+        )
+    shape = [1] * q.ndim
+    shape[axis] = -1
+    return q.astype(np.float32) * scale.reshape(shape)
 
 
 # ------------------------------------------------------------------- a whole model
 def _matrices(model: keras.Model, kinds: tuple[type, ...]) -> dict[int, tuple[str, int]]:
     """``{index in model.weights: (path, channel_axis)}`` for every Dense kernel (channel axis
     -1) and, if ``keras.layers.Embedding`` is in ``kinds``, every embedding matrix (axis 0)."""
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
     wanted = {}
     for layer in model._flatten_layers(include_self=False):
         if isinstance(layer, keras.layers.Dense) and keras.layers.Dense in kinds:
@@ -105,7 +130,8 @@ def _matrices(model: keras.Model, kinds: tuple[type, ...]) -> dict[int, tuple[st
 
 @dataclass(frozen=True, eq=False)
 class QuantizedTensor:
-    """One matrix in int8: ``q`` (its shape), ``scale`` float32 per channel along ``channel_axis``."""
+    """One matrix in int8: ``q`` (its shape), ``scale`` float32 per channel along
+    ``channel_axis``."""
 
     path: str
     q: np.ndarray
@@ -171,11 +197,12 @@ class QuantizedWeights:
 def quantize_model_weights(model: keras.Model, include_embeddings: bool = True) -> QuantizedWeights:
     """Quantise every Dense kernel (per column) and, with ``include_embeddings``, every
     Embedding matrix (per row) of ``model`` to int8; keep every other weight in float32."""
-    kinds = (
-        (keras.layers.Dense, keras.layers.Embedding)
-        if include_embeddings
-        else (keras.layers.Dense,)
-    )
+    if not isinstance(include_embeddings, bool):
+        raise TypeError(f"include_embeddings must be True or False, got {include_embeddings!r}")
+    if include_embeddings:
+        kinds = (keras.layers.Dense, keras.layers.Embedding)
+    else:
+        kinds = (keras.layers.Dense,)
     matrices = _matrices(model, kinds)
     quantized, kept = {}, {}
     for i, v in enumerate(model.weights):
@@ -215,20 +242,20 @@ def apply_dequantized(model: keras.Model, qweights: QuantizedWeights) -> keras.M
 
 
 # ------------------------------------------------------------------- pruning
+def _sparsity(value: float, meaning: str) -> float:
+    """``value`` as a float in ``[0, 1)``; ``meaning`` goes into the message."""
+    sparsity = check_real(f"sparsity ({meaning})", value, minimum=0.0, maximum=1.0)
+    if sparsity == 1.0:
+        raise ValueError(f"sparsity ({meaning}) must be < 1: a layer needs a weight left")
+    return sparsity
+
+
 def magnitude_prune(model: keras.Model, sparsity: float) -> dict[str, np.ndarray]:
     """Zero, **in place**, the ``round(sparsity n)`` smallest-``|W|`` entries of every Dense
     kernel of ``n`` entries (per layer; ties broken by position). Returns ``{path: mask}``,
     float32 masks of the kernels' shapes, 1 = kept, 0 = pruned. Embeddings, biases and
     LayerNorms are untouched. ``sparsity`` must be in ``[0, 1)``."""
-    if (
-        isinstance(sparsity, bool)
-        or not isinstance(sparsity, (int, float))
-        or not 0.0 <= sparsity < 1.0
-    ):
-        raise ValueError(
-            f"sparsity must be a number in [0, 1) (the fraction of each kernel set to zero), "
-            f"got {sparsity!r}"
-        )
+    sparsity = _sparsity(sparsity, "the fraction of each kernel set to zero")
     masks = {}
     for i, (path, _) in _matrices(model, (keras.layers.Dense,)).items():
         v = model.weights[i]
@@ -244,11 +271,22 @@ def magnitude_prune(model: keras.Model, sparsity: float) -> dict[str, np.ndarray
 
 def apply_masks(model: keras.Model, masks: dict[str, np.ndarray | tf.Tensor]) -> None:
     """Multiply each Dense kernel by its mask from :func:`magnitude_prune` (keeps pruned
-    weights at zero after an optimiser step; usable inside a ``tf.function``)."""
-    for i, (path, _) in _matrices(model, (keras.layers.Dense,)).items():
-        if path in masks:
-            v = model.weights[i]
-            v.assign(v * tf.cast(masks[path], v.dtype))
+    weights at zero after an optimiser step; usable inside a ``tf.function``). Every path of
+    ``masks`` must name a Dense kernel of ``model`` and have its shape; kernels without a mask
+    are left alone."""
+    kernels = {path: i for i, (path, _) in _matrices(model, (keras.layers.Dense,)).items()}
+    unknown = sorted(set(masks) - set(kernels))
+    if unknown:
+        raise ValueError(
+            f"masks name no Dense kernel of this model: {unknown}; kernels: {sorted(kernels)}"
+        )
+    for path, mask in masks.items():
+        v = model.weights[kernels[path]]
+        if tuple(mask.shape) != tuple(v.shape):
+            raise ValueError(
+                f"the mask of {path} has shape {tuple(mask.shape)}, its kernel {tuple(v.shape)}"
+            )
+        v.assign(v * tf.cast(mask, v.dtype))
 
 
 def global_threshold_sparsities(model: keras.Model, sparsity: float) -> dict[str, float]:
@@ -256,15 +294,7 @@ def global_threshold_sparsities(model: keras.Model, sparsity: float) -> dict[str
     zero, if it removed the fraction ``sparsity`` of all their weights together (the model is
     not changed). Compare with :func:`magnitude_prune`, which zeroes ``sparsity`` of every kernel:
     with one threshold, kernels whose weights are small overall lose much more than the rest."""
-    if (
-        isinstance(sparsity, bool)
-        or not isinstance(sparsity, (int, float))
-        or not 0.0 <= sparsity < 1.0
-    ):
-        raise ValueError(
-            f"sparsity must be a number in [0, 1) (the fraction of all kernel weights set to zero), "
-            f"got {sparsity!r}"
-        )
+    sparsity = _sparsity(sparsity, "the fraction of all kernel weights set to zero")
     kernels = {
         path: np.abs(model.weights[i].numpy()).ravel()
         for i, (path, _) in _matrices(model, (keras.layers.Dense,)).items()
@@ -273,16 +303,16 @@ def global_threshold_sparsities(model: keras.Model, sparsity: float) -> dict[str
     k = round(sparsity * everything.size)
     if k == 0:
         return dict.fromkeys(kernels, 0.0)
-    threshold = np.sort(everything, kind="stable")[
-        k - 1
-    ]  # the k-th smallest |w|: zero everything <= it
+    # the k-th smallest |w|: zero everything <= it
+    threshold = np.sort(everything, kind="stable")[k - 1]
     return {path: float(np.mean(w <= threshold)) for path, w in kernels.items()}
 
 
 def sparsity_of(model: keras.Model) -> float:
     """Fraction of exact zeros over all Dense kernels of ``model``."""
     kernels = [model.weights[i].numpy() for i in _matrices(model, (keras.layers.Dense,))]
-    return float(sum(np.count_nonzero(w == 0) for w in kernels) / sum(w.size for w in kernels))
+    zeros = sum(np.count_nonzero(w == 0) for w in kernels)
+    return float(zeros / sum(w.size for w in kernels))
 
 
 # ------------------------------------------------------------------- speed, measured
@@ -330,21 +360,18 @@ class MatvecTiming:
         return self.d_in * self.d_out / self.int8_seconds
 
 
-def _check_dims(d_in: int, d_out: int) -> None:
-    for name, n in (("d_in", d_in), ("d_out", d_out)):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"{name} must be a positive int, got {n!r}")
-
-
 def _matvec_functions(d_in: int, d_out: int, jit_compile: bool, seed: int):
     """The two products timed by :func:`matvec_int8_vs_float32`, as ``tf.function`` s:
     ``x W`` with float32 ``W``, and ``(x cast(q)) s`` with int8 ``q`` and float32 scales."""
+    d_in = check_int("d_in", d_in, minimum=1)
+    d_out = check_int("d_out", d_out, minimum=1)
     rng = np.random.default_rng(seed)
     w = rng.normal(0.0, 0.02, (d_in, d_out)).astype(np.float32)
     q_np, s_np = quantize_int8(w)
-    x, w_t, q, s = (
-        tf.constant(a) for a in (rng.normal(size=(1, d_in)).astype(np.float32), w, q_np, s_np)
-    )
+    x = tf.constant(rng.normal(size=(1, d_in)).astype(np.float32))
+    w_t = tf.constant(w)
+    q = tf.constant(q_np)
+    s = tf.constant(s_np)
     f32 = tf.function(lambda: tf.matmul(x, w_t), jit_compile=jit_compile)
     i8 = tf.function(lambda: tf.matmul(x, tf.cast(q, tf.float32)) * s, jit_compile=jit_compile)
     return f32, i8
@@ -360,26 +387,19 @@ def matvec_int8_vs_float32(
     ``W``, and on how fast the compiled loop runs: measure, don't assume."""
     from course_lib.hardware.microbench import time_op
 
-    _check_dims(d_in, d_out)
     f32, i8 = _matvec_functions(d_in, d_out, jit_compile, seed)
-    np.testing.assert_allclose(
-        i8().numpy(), f32().numpy(), atol=0.05 * float(np.abs(f32().numpy()).max())
-    )
-    return MatvecTiming(
-        d_in,
-        d_out,
-        time_op(f32, warmup=2, repeats=repeats).median,
-        time_op(i8, warmup=2, repeats=repeats).median,
-    )
+    exact = f32().numpy()
+    np.testing.assert_allclose(i8().numpy(), exact, atol=0.05 * float(np.abs(exact).max()))
+    float32_seconds = time_op(f32, warmup=2, repeats=repeats).median
+    int8_seconds = time_op(i8, warmup=2, repeats=repeats).median
+    return MatvecTiming(d_in, d_out, float32_seconds, int8_seconds)
 
 
 def int8_matvec_hlo(d_in: int = 512, d_out: int = 256, *, precision: str = "int8") -> str:
     """The optimised HLO that XLA compiles for the product of :func:`matvec_int8_vs_float32`
     (``precision`` ``"int8"`` or ``"float32"``) on this device: the program that actually runs,
     after XLA's fusion passes. See :func:`convert_fused_into_dot` to read it."""
-    _check_dims(d_in, d_out)
-    if precision not in ("int8", "float32"):
-        raise ValueError(f"precision must be 'int8' or 'float32', got {precision!r}")
+    check_choice("precision", precision, ("int8", "float32"))
     f32, i8 = _matvec_functions(d_in, d_out, True, 0)
     fn = i8 if precision == "int8" else f32
     return fn.experimental_get_compiler_ir()(stage="optimized_hlo")
@@ -389,7 +409,10 @@ def convert_fused_into_dot(hlo: str) -> bool:
     """Whether an optimised HLO module (:func:`int8_matvec_hlo`) converts int8 (``s8``) values
     to float inside the same fused computation as a ``dot``: then the product reads the int8
     array directly and no float32 copy of the weights is written to memory."""
-    computations = re.split(r"\n(?=\S)", hlo)  # one block per computation (indented bodies)
+    if not isinstance(hlo, str):
+        raise TypeError(f"hlo must be the text of an HLO module, got {type(hlo).__name__}")
+    # one block per computation (their bodies are indented)
+    computations = re.split(r"\n(?=\S)", hlo)
     return any(
         re.search(r"=\s*f32\[[^\]]*\][^=]*\bconvert\(", block)
         and " dot(" in block

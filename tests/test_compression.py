@@ -113,7 +113,7 @@ def test_dequantized_copy_holds_q_times_scale_and_leaves_the_original_untouched(
         np.testing.assert_array_equal(twin.weights[i].numpy(), t.dequantize())
     for i in qw.kept:
         np.testing.assert_array_equal(twin.weights[i].numpy(), before[i])
-    for a, b in zip(tiny.get_weights(), before):
+    for a, b in zip(tiny.get_weights(), before, strict=True):
         np.testing.assert_array_equal(a, b)
     errors = qw.errors(tiny)
     assert all(e["max_abs"] <= e["half_step"] * (1 + 1e-6) for e in errors.values())
@@ -158,27 +158,93 @@ def test_apply_masks_sets_pruned_weights_back_to_zero(tiny):
     assert sparsity_of(pruned) == pytest.approx(0.5, abs=1e-3)
 
 
-@pytest.mark.parametrize("sparsity", [-0.1, 1.0, 1.5, True, "0.5"])
-def test_sparsity_outside_zero_to_one_is_a_clear_error(tiny, sparsity):
-    with pytest.raises(ValueError, match="sparsity must be a number in"):
+@pytest.mark.parametrize(
+    "sparsity, error, message",
+    [
+        (-0.1, ValueError, r"must be >= 0.0 and <= 1.0, got -0.1"),
+        (1.0, ValueError, "must be < 1: a layer needs a weight left"),
+        (1.5, ValueError, r"must be >= 0.0 and <= 1.0, got 1.5"),
+        (float("nan"), ValueError, "must be a finite number"),
+        (True, TypeError, "must be a real number, got True"),
+        ("0.5", TypeError, "must be a real number"),
+    ],
+)
+def test_sparsity_outside_zero_to_one_is_a_clear_error(tiny, sparsity, error, message):
+    with pytest.raises(error, match=r"sparsity \(the fraction of each kernel set to zero\) "):
         magnitude_prune(copy_model(tiny), sparsity)
+    with pytest.raises(error, match=message):
+        magnitude_prune(copy_model(tiny), sparsity)
+
+
+def test_a_numpy_float_sparsity_is_accepted(tiny):
+    pruned = copy_model(tiny)
+    magnitude_prune(pruned, np.float32(0.5))
+    assert sparsity_of(pruned) == pytest.approx(0.5, abs=1e-3)
 
 
 def test_a_model_without_dense_layers_is_a_clear_error():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Embedding(10, 3)])
-    with pytest.raises(ValueError, match="no keras.layers.Dense"):
+    with pytest.raises(ValueError, match=r"no keras\.layers\.Dense"):
         quantize_model_weights(model)
-    with pytest.raises(ValueError, match="no keras.layers.Dense"):
+    with pytest.raises(ValueError, match=r"no keras\.layers\.Dense"):
         magnitude_prune(model, 0.5)
 
 
-def test_bad_inputs_to_quantize_are_clear_errors():
-    with pytest.raises(ValueError, match="float array"):
-        quantize_int8(np.arange(6).reshape(2, 3))
-    with pytest.raises(ValueError, match="NaN"):
-        quantize_int8(np.array([[np.nan, 1.0]]))
-    with pytest.raises(ValueError, match="int8"):
-        dequantize(np.zeros((2, 2), np.int32), np.ones(2))
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: quantize_int8(np.arange(6).reshape(2, 3)), TypeError, "w must have a float"),
+        (lambda: quantize_int8(np.array([[np.nan, 1.0]])), ValueError, "w has 1 NaN"),
+        (lambda: quantize_int8(np.float32(1.0)), ValueError, "at least one axis"),
+        (lambda: quantize_int8(np.zeros((0, 3))), ValueError, r"w is empty \(shape \(0, 3\)\)"),
+        (lambda: quantize_int8(np.ones((2, 3)), True), TypeError, "channel_axis must be an"),
+        (lambda: quantize_int8(np.ones((2, 3)), 2), ValueError, "channel_axis 2 is out of"),
+        (lambda: dequantize(np.zeros((2, 2), np.int32), np.ones(2)), TypeError, "int8 array"),
+        (
+            lambda: dequantize(np.ones((2, 3), np.int8), np.ones(2)),
+            ValueError,
+            r"scale must have shape \(3,\): one value per index of axis 1",
+        ),
+        (
+            lambda: dequantize(np.ones((2, 3), np.int8), np.array([np.nan, 1.0, 1.0])),
+            ValueError,
+            "scale has 1 NaN",
+        ),
+        (
+            lambda: dequantize(np.ones((2, 3), np.int8), np.ones(3), None),
+            ValueError,
+            "scale must be one number when channel_axis is None",
+        ),
+        (lambda: dequantize(np.ones((2, 3), np.int8), np.ones(3), 5), ValueError, "out of range"),
+        (lambda: quantize_model_weights("model"), TypeError, "model must be a keras.Model"),
+        (lambda: sparsity_of(None), TypeError, "model must be a keras.Model"),
+        (lambda: matvec_int8_vs_float32(0, 4), ValueError, "d_in must be an integer >= 1"),
+        (lambda: matvec_int8_vs_float32(4.0, 4), TypeError, "d_in must be an integer"),
+        (lambda: convert_fused_into_dot(None), TypeError, "hlo must be the text"),
+    ],
+)
+def test_bad_inputs_to_quantize_are_clear_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_quantize_then_dequantize_without_channels_uses_one_scale():
+    w = np.array([[0.5, -1.0], [0.25, 0.0]], np.float32)
+    q, scale = quantize_int8(w, channel_axis=None)
+    assert scale.shape == () and float(scale) == pytest.approx(1.0 / 127)
+    np.testing.assert_allclose(dequantize(q, scale, None), w, atol=float(scale) / 2)
+
+
+def test_apply_masks_refuses_unknown_paths_and_wrong_shapes(tiny):
+    pruned = copy_model(tiny)
+    masks = magnitude_prune(pruned, 0.5)
+    with pytest.raises(ValueError, match=r"masks name no Dense kernel of this model: \['nope'\]"):
+        apply_masks(pruned, {"nope": np.ones(3)})
+    path = next(iter(masks))
+    with pytest.raises(ValueError, match=f"the mask of {path} has shape \\(3,\\)"):
+        apply_masks(pruned, {path: np.ones(3)})
+    with pytest.raises(TypeError, match="include_embeddings must be True or False"):
+        quantize_model_weights(tiny, include_embeddings=1)
 
 
 def test_int8_matvec_gives_the_float32_result_and_reports_both_times():
@@ -197,13 +263,15 @@ def test_a_global_threshold_removes_the_requested_fraction_overall_but_unevenly_
     # the residual projections are initialised with std 0.02 / sqrt(2 L), the others with 0.02
     assert fractions["block_0/attn/proj/kernel"] > 0.5 > fractions["block_0/attn/qkv/kernel"]
     assert all(v == 0.0 for v in global_threshold_sparsities(tiny, 0.0).values())
-    for a, b in zip(tiny.get_weights(), before):
+    for a, b in zip(tiny.get_weights(), before, strict=True):
         np.testing.assert_array_equal(a, b)  # the model is not changed
 
 
-@pytest.mark.parametrize("sparsity", [-0.1, 1.0, True])
-def test_global_threshold_sparsity_outside_zero_to_one_is_a_clear_error(tiny, sparsity):
-    with pytest.raises(ValueError, match="sparsity must be a number in"):
+@pytest.mark.parametrize(
+    "sparsity, error", [(-0.1, ValueError), (1.0, ValueError), (True, TypeError)]
+)
+def test_global_threshold_sparsity_outside_zero_to_one_is_a_clear_error(tiny, sparsity, error):
+    with pytest.raises(error, match=r"sparsity \(the fraction of all kernel weights set to zero\)"):
         global_threshold_sparsities(tiny, sparsity)
 
 
@@ -223,13 +291,13 @@ FUSED = """HloModule m
   %bitcast.3 = f32[8]{0} bitcast(%param_1.3)
   %param_0.3 = s8[8,4]{1,0} parameter(0)
   %Cast.0 = f32[8,4]{1,0} convert(%param_0.3)
-  ROOT %dot.1 = f32[4]{0} dot(%bitcast.3, %Cast.0), lhs_contracting_dims={0}, rhs_contracting_dims={0}
+  ROOT %dot.1 = f32[4]{0} dot(%bitcast.3, %Cast.0), lhs_contracting_dims={0}
 }
 
 ENTRY %main (arg0.1: s8[8,4], arg1.1: f32[1,8]) -> f32[4] {
   %arg0.1 = s8[8,4]{1,0} parameter(0)
   %arg1.1 = f32[1,8]{1,0} parameter(1)
-  ROOT %convert_dot_fusion = f32[4]{0} fusion(%arg0.1, %arg1.1), kind=kLoop, calls=%fused_computation.1
+  ROOT %fusion = f32[4]{0} fusion(%arg0.1, %arg1.1), kind=kLoop, calls=%fused_computation.1
 }
 """
 
@@ -244,7 +312,7 @@ ENTRY %main (arg0.1: s8[8,4], arg1.1: f32[1,8]) -> f32[1,4] {
   %arg0.1 = s8[8,4]{1,0} parameter(0)
   %arg1.1 = f32[1,8]{1,0} parameter(1)
   %convert_fusion = f32[8,4]{1,0} fusion(%arg0.1), kind=kLoop, calls=%fused_computation
-  ROOT %dot = f32[1,4]{1,0} dot(%arg1.1, %convert_fusion), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  ROOT %dot = f32[1,4]{1,0} dot(%arg1.1, %convert_fusion), lhs_contracting_dims={1}
 }
 """
 
@@ -261,5 +329,5 @@ def test_int8_matvec_hlo_is_the_compiled_program_of_both_products():
     float32 = int8_matvec_hlo(64, 32, precision="float32")
     assert "s8[64,32]" in int8 and " dot(" in int8
     assert "s8[" not in float32 and not convert_fused_into_dot(float32)
-    with pytest.raises(ValueError, match="precision must be"):
+    with pytest.raises(ValueError, match="precision must be one of 'int8', 'float32'"):
         int8_matvec_hlo(64, 32, precision="int4")
