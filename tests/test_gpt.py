@@ -366,10 +366,11 @@ def test_tiny_gpt_memorises_a_sentence_through_the_trainer_and_greedy_decoding_r
         task = make_task(model, keras.optimizers.Adam(1e-2))
     x, y = np.tile(ids[None, :-1], (4, 1)), np.tile(ids[None, 1:], (4, 1))  # y = x shifted by one
     data = tf.data.Dataset.from_tensors((x, y)).repeat()
-    config = TrainConfig(epochs=1, steps_per_epoch=150, steps_per_execution=50, progress="none")
+    config = TrainConfig(steps=150, steps_per_execution=50, progress="none")
     history = Trainer(task, config, strategy).fit(data)
     final = evaluate(model, [(x, y)])
-    assert final["loss"] < 0.05 < history.epochs[0].train["loss"]
+    assert history.steps() == [150]
+    assert final["loss"] < 0.05 < history.records[0].train["loss"]
     assert final["bits_per_token"] == pytest.approx(final["loss"] / math.log(2))
     recited = generate(model, ids[:1], len(ids) - 1, temperature=0, jit_compile=False).numpy()[0]
     assert "".join(chars[i] for i in recited) == text
@@ -383,11 +384,11 @@ def test_mixed_float16_training_steps_run_and_logits_stay_float32():
         data = tf.data.Dataset.from_tensors((x[:, :-1], x[:, 1:])).repeat()
         trainer = Trainer(
             make_task(model, keras.optimizers.Adam(1e-3)),
-            TrainConfig(epochs=1, steps_per_epoch=3, steps_per_execution=3, progress="none"),
+            TrainConfig(steps=3, steps_per_execution=3, progress="none"),
         )
         history = trainer.fit(data)
         assert type(trainer.optimizers[0]).__name__ == "LossScaleOptimizer"
-        assert math.isfinite(history.epochs[0].train["loss"])
+        assert math.isfinite(history.records[0].train["loss"])
         assert model.compute_dtype == "float16" and model(x[:, :-1]).dtype == tf.float32
         assert all(v.dtype == "float32" for v in model.weights)
     finally:
@@ -469,6 +470,32 @@ def test_evaluate_and_the_task_give_the_per_token_mean_of_an_independent_numpy_c
     assert evaluate(model, plain)["loss"] == pytest.approx(total / count, rel=1e-5)
     with pytest.raises(ValueError, match="no batches"):
         evaluate(model, [])
+
+
+def test_trainer_validation_is_the_per_token_mean_of_an_independent_numpy_computation():
+    keras.utils.set_random_seed(5)
+    model = GPT(GPTConfig(vocab_size=13, context_length=8, n_layer=1, n_head=2, d_model=16))
+    rng = np.random.default_rng(2)
+    n = 7  # rows, batched 3 + 3 + 1: unequal batches, rows with 0..8 scored positions
+    x = rng.integers(0, 13, (n, 8)).astype(np.int32)
+    y = rng.integers(0, 13, (n, 8)).astype(np.int32)
+    w = (np.arange(8)[None, :] < rng.integers(0, 9, (n, 1))).astype(np.float32)
+    w[0] = 1.0
+    val = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(3)
+    trainer = Trainer(
+        make_task(model, keras.optimizers.Adam(1e-3)), TrainConfig(steps=1, progress="none")
+    )
+    total, count = numpy_token_cross_entropy(model, [(x, y, w)])
+    result = trainer.evaluate(val)
+    assert result["loss"] == pytest.approx(total / count, rel=1e-5)
+    assert result["bits_per_token"] == pytest.approx(total / count / math.log(2), rel=1e-5)
+    # the mean of per-row means (what a per-example average would give) is another number
+    per_row = [
+        numpy_token_cross_entropy(model, [(x[i : i + 1], y[i : i + 1], w[i : i + 1])])
+        for i in range(n)
+        if w[i].sum()
+    ]
+    assert abs(np.mean([t / c for t, c in per_row]) - total / count) > 1e-4
 
 
 # ------------------------------------------------------------------- batched greedy completions
