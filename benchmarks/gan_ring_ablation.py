@@ -16,14 +16,16 @@ steps                      2,000        3,000
 This script changes them one at a time, in both directions (each factor of remedy 1 added to
 "chasing" alone, and each factor of "chasing" put back into remedy 1 alone), for several seeds,
 and prints for every run the notebook's numbers: the modes covered and the high-quality
-fraction of 1,000 samples from fixed noise after the last step (``course_lib.gan.ring_mode_coverage``),
-and, for the early collapse, the fewest modes *occupied* in the snapshots after 250, 500, 750 and
-1,000 steps (a mode is occupied when it is the nearest centre of at least half its fair share of
-the samples, as in the notebook). Everything else is the notebook's ``train_toy``: two MLPs with hidden layers
-(128, 128), an 8-D latent, batches of 256, Adam's ``beta_2 = 0.999`` for both players, the
-course's ``Trainer``.
+fraction of 1,000 samples from fixed noise after the last step
+(``course_lib.gan.ring_mode_coverage``), and, for the early collapse, the fewest modes
+*occupied* in the snapshots after 250, 500, 750 and 1,000 steps (a mode is occupied when it is
+the nearest centre of at least half its fair share of the samples, as in the notebook:
+``course_lib.gan.ring_modes_occupied``). Every run is ``course_lib.gan.train_ring_gan``, the
+function the notebook calls: two MLPs with hidden layers (128, 128), an 8-D latent, batches of
+256, Adam's ``beta_2 = 0.999`` for both players, the course's ``Trainer``.
 
-    python benchmarks/gan_ring_ablation.py                   # 10 settings x 5 seeds, about 10-15 min on 1 core
+    # 10 settings x 5 seeds, about 10-15 min on 1 core:
+    python benchmarks/gan_ring_ablation.py
     python benchmarks/gan_ring_ablation.py --seeds 0 1 --settings chasing remedy1
 
 Prints one line per run, then a Markdown table: per setting, the fewest modes occupied early and
@@ -36,7 +38,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 from datetime import date
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -45,9 +46,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.data import make_dataset, ring_mode_centers, ring_of_gaussians
-from course_lib.gan import GAN, GANConfig, make_task, ring_mode_coverage
-from course_lib.training import TrainConfig, Trainer
+from course_lib.data import ring_mode_centers
+from course_lib.gan import ring_mode_coverage, ring_modes_occupied, train_ring_gan
 
 CHASING = {"beta_1": 0.9, "learning_rate": 1e-3, "cosine": False, "steps": 2000}
 REMEDY1 = {"beta_1": 0.5, "learning_rate": 2e-3, "cosine": True, "steps": 3000}
@@ -65,56 +65,28 @@ def settings() -> dict[str, dict]:
     return out
 
 
-def modes_occupied(samples: np.ndarray, centers: np.ndarray) -> int:
-    """Modes that are the nearest centre of at least half their fair share of ``samples`` (the notebook's rule)."""
-    nearest = np.linalg.norm(samples[:, None, :] - centers[None], axis=-1).argmin(axis=1)
-    return int(
-        (np.bincount(nearest, minlength=len(centers)) >= 0.5 * len(samples) / len(centers)).sum()
-    )
-
-
 def train_ring(
     beta_1: float, learning_rate: float, cosine: bool, steps: int, seed: int
 ) -> tuple[int, int, float, float]:
-    """The notebook's ``train_toy`` (non-saturating loss): (fewest modes occupied in steps 250-1,000,
-    modes covered at the end, high-quality fraction at the end, seconds)."""
-    keras.utils.set_random_seed(seed)
-    x_ring, _ = ring_of_gaussians(10_000, seed=0)  # the notebook's data (seed 0 in every run)
-    dataset = make_dataset(x_ring, batch_size=256, seed=seed, repeat=True, drop_remainder=True)
-    gan = GAN(
-        GANConfig(kind="mlp", loss="non_saturating", hidden=(128, 128), latent_dim=8), seed=seed
-    )
+    """One run of the notebook's recipe (non-saturating loss).
 
-    def adam():
-        rate = (
-            keras.optimizers.schedules.CosineDecay(learning_rate, steps)
-            if cosine
-            else learning_rate
-        )
-        return keras.optimizers.Adam(rate, beta_1=beta_1, beta_2=0.999)
-
-    trainer = Trainer(
-        make_task(gan, adam(), adam()),
-        TrainConfig(
-            epochs=steps // 250, steps_per_epoch=250, steps_per_execution=50, progress="none"
-        ),
+    Returns the fewest modes occupied in the snapshots at steps 250-1,000, the modes covered
+    and the high-quality fraction at the end, and the training time in seconds.
+    """
+    run = train_ring_gan(
+        steps=steps,
+        learning_rate=learning_rate,
+        beta_1=beta_1,
+        cosine_decay=cosine,
+        every=250,
+        seed=seed,
     )
     centers = ring_mode_centers(8, 2.0)
-    occupied = []  # after every 250 steps, from the same fixed noise as the notebook's snapshots
-    start = time.perf_counter()
-    history = trainer.fit(
-        dataset,
-        callbacks=[
-            lambda t, r: occupied.append(
-                modes_occupied(gan.generate(1000, seed=123).numpy(), centers)
-            )
-        ],
-    )
-    seconds = time.perf_counter() - start
-    if history.stop_reason != "completed":
-        raise RuntimeError(history.message)
-    covered, quality = ring_mode_coverage(gan.generate(1000, seed=123).numpy(), centers, std=0.02)
-    return min(occupied[:4]), covered, quality, seconds
+    # Snapshots after 250, 500, 750 and 1,000 steps, from the notebook's fixed noise.
+    occupied = [ring_modes_occupied(samples, centers) for _, samples in run.snapshots[:4]]
+    final = run.gan.generate(1000, seed=123).numpy()
+    covered, quality = ring_mode_coverage(final, centers, std=0.02)
+    return min(occupied), covered, quality, run.seconds
 
 
 def main() -> None:
@@ -131,7 +103,8 @@ def main() -> None:
     if args.settings:
         chosen = {name: chosen[name] for name in args.settings}
     print(
-        f"{date.today().isoformat()}, {platform.processor() or platform.machine()}, TensorFlow {tf.__version__}, "
+        f"{date.today().isoformat()}, {platform.processor() or platform.machine()}, TensorFlow "
+        f"{tf.__version__}, "
         f"Keras {keras.__version__}; seeds {args.seeds}",
         flush=True,
     )
@@ -142,14 +115,17 @@ def main() -> None:
             early, covered, quality, seconds = train_ring(seed=seed, **cfg)
             results[name].append((early, covered, quality))
             print(
-                f"{name:34s} seed {seed}: fewest modes occupied in steps 250-1,000 {early}; at the end "
+                f"{name:34s} seed {seed}: fewest modes occupied in steps 250-1,000 {early}; at the "
+                "end "
                 f"modes covered {covered}, high-quality fraction {quality:.3f} ({seconds:.1f} s)",
                 flush=True,
             )
 
     print(
-        "\n| setting | beta_1 | rate | schedule | steps | fewest modes occupied, steps 250-1,000, per seed "
-        "| modes covered at the end, per seed | high-quality fraction, mean (min-max) | seeds with >= 6 modes |"
+        "\n| setting | beta_1 | rate | schedule | steps | fewest modes occupied, steps 250-1,000, "
+        "per seed "
+        "| modes covered at the end, per seed | high-quality fraction, mean (min-max) | seeds with "
+        ">= 6 modes |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for name, runs in results.items():
@@ -158,7 +134,8 @@ def main() -> None:
         covered = [c for _, c, _ in runs]
         quality = np.array([q for _, _, q in runs])
         print(
-            f"| {name} | {cfg['beta_1']} | {cfg['learning_rate']:g} | {'cosine' if cfg['cosine'] else 'constant'} "
+            f"| {name} | {cfg['beta_1']} | {cfg['learning_rate']:g} | "
+            f"{'cosine' if cfg['cosine'] else 'constant'} "
             f"| {cfg['steps']:,} | {', '.join(map(str, early))} | {', '.join(map(str, covered))} "
             f"| {quality.mean():.2f} ({quality.min():.2f}-{quality.max():.2f}) "
             f"| {sum(c >= 6 for c in covered)} of {len(covered)} |"
