@@ -75,16 +75,14 @@ def _feed_cached(model: GPT, buffer: tf.Tensor, start: int, stop: int, emit: Emi
     C = model.cfg.context_length
     keep = max(1, C // 2)
     w0 = min(start, C)
-    h0, k_cache, v_cache = model.prefill(
-        buffer[:, start - w0 : start]
-    )  # (B, w0, d), caches (B, L, H, C, d_head)
+    # (B, w0, d), caches (B, L, H, C, d_head)
+    h0, k_cache, v_cache = model.prefill(buffer[:, start - w0 : start])
     buffer, carry = emit(start - 1, h0[:, -1], buffer, carry)
 
     def decode(n, buffer, carry, k_cache, v_cache, filled):
         def body(n, buffer, carry, k_cache, v_cache, filled):
-            h, k_cache, v_cache = model.decode_step(
-                buffer[:, n], k_cache, v_cache, filled
-            )  # (B, d)
+            # (B, d)
+            h, k_cache, v_cache = model.decode_step(buffer[:, n], k_cache, v_cache, filled)
             buffer, carry = emit(n, h, buffer, carry)
             return n + 1, buffer, carry, k_cache, v_cache, filled + 1
 
@@ -98,9 +96,8 @@ def _feed_cached(model: GPT, buffer: tf.Tensor, start: int, stop: int, emit: Emi
     if stop > C:  # the cache can fill up: rebuild it from the newest `keep` tokens, go on
 
         def rebuild(n, buffer, carry, k_cache, v_cache, filled):
-            h, k_cache, v_cache = model.prefill(
-                tf.slice(buffer, [0, n + 1 - keep], [-1, keep])
-            )  # (B, keep, d)
+            # (B, keep, d)
+            h, k_cache, v_cache = model.prefill(tf.slice(buffer, [0, n + 1 - keep], [-1, keep]))
             buffer, carry = emit(n, h[:, -1], buffer, carry)
             return decode(n + 1, buffer, carry, k_cache, v_cache, tf.constant(keep))
 
@@ -301,13 +298,11 @@ def incremental_logits(
 def _build_greedy_step(model: GPT, jit_compile: bool):
     def step(buffer, lengths, done, stop_token):
         h = model.features(buffer)  # (B, T, d): one full pass over the right-padded buffer
-        h_last = tf.gather(
-            h, lengths - 1, batch_dims=1
-        )  # (B, d): each row at its own last position
+        # (B, d): each row at its own last position
+        h_last = tf.gather(h, lengths - 1, batch_dims=1)
         token = tf.argmax(model.to_logits(h_last), axis=-1, output_type=tf.int32)  # (B,) greedy
-        at = tf.stack(
-            [tf.range(tf.shape(buffer)[0]), tf.minimum(lengths, buffer.shape[1] - 1)], -1
-        )  # (B, 2)
+        # (B, 2)
+        at = tf.stack([tf.range(tf.shape(buffer)[0]), tf.minimum(lengths, buffer.shape[1] - 1)], -1)
         buffer = tf.tensor_scatter_nd_update(
             buffer, at, tf.where(done, tf.gather_nd(buffer, at), token)
         )
@@ -371,9 +366,11 @@ def greedy_completions(
             )
     if not rows or max_new_tokens == 0:
         return [np.zeros(0, np.int32) for _ in rows]
-    B, T = min(batch_size, len(rows)), max(p.size for p in rows) + max_new_tokens
+    B = min(batch_size, len(rows))
+    T = max(p.size for p in rows) + max_new_tokens
     step = _compiled(model, "greedy_step", _build_greedy_step, jit_compile)
-    stop, out = tf.constant(stop_token, tf.int32), []
+    stop = tf.constant(stop_token, tf.int32)
+    out = []
     for first in range(0, len(rows), B):
         group = rows[first : first + B]
         buffer = np.zeros((B, T), np.int32)  # padding id 0: never seen by a real position
@@ -386,6 +383,7 @@ def greedy_completions(
             buffer, lengths, done = step(buffer, lengths, done, stop)
             if bool(tf.reduce_all(done)):
                 break
-        buffer, lengths = buffer.numpy(), lengths.numpy()
+        buffer = buffer.numpy()
+        lengths = lengths.numpy()
         out += [buffer[b, p.size : lengths[b]].copy() for b, p in enumerate(group)]
     return out

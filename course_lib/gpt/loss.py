@@ -34,9 +34,10 @@ def next_token_loss(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
     """Mean over positions of ``-log softmax(logits)[y]``.
 
     ``logits`` ``(B, T, V)``, ``y`` ``(B, T)`` int -> ``(B,)`` nats."""
+    # (B, T)
     per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=y, logits=tf.cast(logits, tf.float32)
-    )  # (B, T)
+    )
     return tf.reduce_mean(per_token, axis=1)  # (B,)
 
 
@@ -46,13 +47,15 @@ def weighted_next_token_loss(logits: tf.Tensor, y: tf.Tensor, weight: tf.Tensor)
 
     ``weight`` ``(B, T)``: 1 where a position's next token is scored, 0 where it is not (the
     source part of a translation pair, padding after the end of a text)."""
+    # (B, T)
     per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=y, logits=tf.cast(logits, tf.float32)
-    )  # (B, T)
+    )
     weight = tf.cast(weight, tf.float32)
+    # (B,)
     return tf.math.divide_no_nan(
         tf.reduce_sum(per_token * weight, axis=1), tf.reduce_sum(weight, axis=1)
-    )  # (B,)
+    )
 
 
 def _split(model: GPT, batch) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
@@ -106,9 +109,10 @@ def token_loss_sum(model: GPT, batch) -> tuple[tf.Tensor, tf.Tensor]:
     replicas), their ratio is the exact mean cross-entropy per scored token, whatever the
     number of scored positions in each sequence."""
     x, y, weight = _split(model, batch)
+    # (B, T)
     per_token = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=y, logits=tf.cast(model(x, training=False), tf.float32)
-    )  # (B, T)
+    )
     if weight is None:
         weight = tf.ones_like(per_token)
     weight = tf.cast(weight, tf.float32)

@@ -101,7 +101,8 @@ class CausalSelfAttention(keras.layers.Layer):
         self.cfg = cfg
         self.qkv = _dense(3 * cfg.d_model, cfg, name="qkv")
         self.proj = _dense(cfg.d_model, cfg, INIT_STD / math.sqrt(2 * cfg.n_layer), name="proj")
-        self.attn_dropout, self.resid_dropout = _dropout(cfg), _dropout(cfg)
+        self.attn_dropout = _dropout(cfg)
+        self.resid_dropout = _dropout(cfg)
 
     def build(self, input_shape) -> None:
         self.qkv.build(input_shape)
@@ -125,10 +126,9 @@ class CausalSelfAttention(keras.layers.Layer):
         ``q (B, H, T_q, d_head)``, ``k, v (B, H, T_k, d_head)``, ``mask`` bool broadcastable
         to ``(B, H, T_q, T_k)`` (``True`` = may attend) -> ``(B, T_q, d)``."""
         scale = tf.cast(1.0 / math.sqrt(self.cfg.d_head), q.dtype)
-        scores = tf.matmul(
-            q * scale, k, transpose_b=True
-        )  # (B, H, T_q, T_k): q k^T / sqrt(d_head), scaled
-        # before the product, which keeps float16 scores in range
+        # (B, H, T_q, T_k): q k^T / sqrt(d_head), with q scaled before the product, which
+        # keeps float16 scores in range
+        scores = tf.matmul(q * scale, k, transpose_b=True)
         scores = tf.where(mask, tf.cast(scores, tf.float32), -np.inf)  # softmax in float32
         weights = tf.cast(tf.nn.softmax(scores, axis=-1), v.dtype)  # (B, H, T_q, T_k)
         if self.attn_dropout is not None:
@@ -191,8 +191,10 @@ class Block(keras.layers.Layer):
 
     def __init__(self, cfg: GPTConfig, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.ln_1, self.attn = _layer_norm(cfg, "ln_1"), CausalSelfAttention(cfg, name="attn")
-        self.ln_2, self.mlp = _layer_norm(cfg, "ln_2"), MLP(cfg, name="mlp")
+        self.ln_1 = _layer_norm(cfg, "ln_1")
+        self.attn = CausalSelfAttention(cfg, name="attn")
+        self.ln_2 = _layer_norm(cfg, "ln_2")
+        self.mlp = MLP(cfg, name="mlp")
 
     def build(self, input_shape) -> None:
         for layer in (self.ln_1, self.attn, self.ln_2, self.mlp):
@@ -278,12 +280,12 @@ class GPT(keras.Model):
             return tf.cast(self.head(h), tf.float32)
         E = tf.cast(self.token_embedding.embeddings, h.dtype)  # (V, d), tied
         # One 2-D product (einsum's batched form is ~40x slower to differentiate on a CPU).
-        logits = tf.matmul(
-            tf.reshape(h, [-1, self.cfg.d_model]), E, transpose_b=True
-        )  # (N, V), N = B*T
+        # (N, V), N = B*T
+        logits = tf.matmul(tf.reshape(h, [-1, self.cfg.d_model]), E, transpose_b=True)
+        # (..., V)
         return tf.cast(
             tf.reshape(logits, tf.concat([tf.shape(h)[:-1], [self.cfg.vocab_size]], 0)), tf.float32
-        )  # (..., V)
+        )
 
     def features(self, tokens: tf.Tensor, training: bool = False) -> tf.Tensor:
         """``LN(h_L)``, the final features: ``(B, T) -> (B, T, d)``."""
@@ -312,17 +314,19 @@ class GPT(keras.Model):
         """
         check_tokens(tokens, self.cfg)
         h = self.embed(tokens)  # (B, T, d)
-        keys, values = [], []
+        keys = []
+        values = []
         pad = [[0, 0], [0, 0], [0, self.cfg.context_length - tf.shape(tokens)[1]], [0, 0]]
         for block in self.blocks:
             h, k, v = block.prefill(h)  # (B, T, d), (B, H, T, d_head) x 2
             keys.append(tf.pad(k, pad))  # (B, H, C, d_head)
             values.append(tf.pad(v, pad))
+        # K, V (B, L, H, C, d_head)
         return (
             self.final_norm(h),
             tf.stack(keys, axis=1),
             tf.stack(values, axis=1),
-        )  # K, V (B, L, H, C, d_head)
+        )
 
     def decode_step(
         self, tokens: tf.Tensor, k_cache: tf.Tensor, v_cache: tf.Tensor, pos: tf.Tensor

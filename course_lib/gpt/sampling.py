@@ -91,15 +91,13 @@ def filter_logits(logits: tf.Tensor, top_k: tf.Tensor, top_p: tf.Tensor) -> tf.T
     V = tf.shape(logits)[-1]
     ranked = tf.sort(logits, axis=-1, direction="DESCENDING")  # (B, V), largest first
     in_top_k = tf.range(V) < tf.minimum(top_k, V)  # (V,)
-    probs = tf.nn.softmax(
-        tf.where(in_top_k, ranked, -np.inf), axis=-1
-    )  # (B, V), renormalised over top-k
+    # (B, V), renormalised over top-k
+    probs = tf.nn.softmax(tf.where(in_top_k, ranked, -np.inf), axis=-1)
     mass_before = tf.math.cumsum(probs, axis=-1, exclusive=True)  # (B, V): p_(1) + ... + p_(i-1)
     keep = in_top_k & ((mass_before < top_p) | (top_p >= 1.0))  # (B, V); rank 1 always kept
     n_keep = tf.reduce_sum(tf.cast(keep, tf.int32), axis=-1)  # (B,), >= 1
-    threshold = tf.gather(ranked, n_keep - 1, axis=-1, batch_dims=1)[
-        :, None
-    ]  # (B, 1): last kept logit
+    # (B, 1): last kept logit
+    threshold = tf.gather(ranked, n_keep - 1, axis=-1, batch_dims=1)[:, None]
     return tf.where(logits < threshold, -np.inf, logits)  # (B, V)
 
 
@@ -140,9 +138,8 @@ def draw(
     tau = tf.where(temperature > 0, temperature, 1.0)  # avoid 0/0 on the unused branch
     z = filter_logits(logits / tau, top_k, top_p)  # (B, V)
     tiny = np.finfo(np.float32).tiny
-    u = tf.random.stateless_uniform(
-        tf.shape(z), seed=seed, minval=tiny, maxval=1.0, alg="philox"
-    )  # (B, V), u in (0, 1)
+    # (B, V), u in (0, 1)
+    u = tf.random.stateless_uniform(tf.shape(z), seed=seed, minval=tiny, maxval=1.0, alg="philox")
     sampled = tf.argmax(z - tf.math.log(-tf.math.log(u)), axis=-1, output_type=tf.int32)  # (B,)
     return tf.where(temperature > 0, sampled, greedy)
 

@@ -89,12 +89,15 @@ def _units(section: str, max_words: int) -> list[str]:
             if len(words(line)) <= max_words:
                 units.append(line)
                 continue
-            tokens, piece, count = line.split(), [], 0
+            tokens = line.split()
+            piece = []
+            count = 0
             for token in tokens:  # whitespace tokens; each holds zero or more words
                 n = len(words(token))
                 if piece and count + n > max_words:
                     units.append(" ".join(piece))
-                    piece, count = [], 0
+                    piece = []
+                    count = 0
                 piece.append(token)
                 count += n
             if piece:

@@ -98,7 +98,8 @@ class CharTokenizer:
         return "".join(self.chars[i] for i in _ids_1d(ids, self.vocab_size).tolist())
 
     def __repr__(self) -> str:
-        preview, more = "".join(self.chars[:40]), "..." if self.vocab_size > 40 else ""
+        preview = "".join(self.chars[:40])
+        more = "..." if self.vocab_size > 40 else ""
         return f"CharTokenizer(vocab_size={self.vocab_size}, chars={preview!r}{more})"
 
 
@@ -198,7 +199,8 @@ class Merge(NamedTuple):
 
 def merge_pair(symbols: list[str], left: str, right: str) -> list[str]:
     """Replace every occurrence of ``left, right`` in ``symbols``, scanning left to right."""
-    out, i = [], 0
+    out = []
+    i = 0
     while i < len(symbols):
         if i + 1 < len(symbols) and symbols[i] == left and symbols[i + 1] == right:
             out.append(left + right)
