@@ -459,14 +459,6 @@ def test_multi_worker_strategy_on_two_local_workers_matches_one_device(tmp_path)
     assert (tmp_path / "ckpt" / "worker-1-tmp").exists()
 
 
-def test_supervised_task_rejects_a_loss_that_averages_over_the_batch():
-    task = make_task()
-    model = task.models["model"]
-    averaged = supervised_task(model, keras.losses.MeanSquaredError(), keras.optimizers.SGD())
-    with pytest.raises(ValueError, match="one value per example"):
-        Trainer(averaged, TrainConfig(progress="none")).fit(make_dataset())
-
-
 def test_batch_size_reads_the_first_leaf_of_a_nested_batch():
     from course_lib.training import batch_size
 

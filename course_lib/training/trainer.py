@@ -220,7 +220,9 @@ class Trainer:
     def _one_step(self, iterator):
         """One optimizer step of every objective on the next global batch."""
         batch = next(iterator)
-        self.step.assign_add(1)
+        # count the step only once its batch exists (so running out of data names the step)
+        with tf.control_dependencies(tf.nest.flatten(batch)):
+            self.step.assign_add(1)
         examples = tf.cast(batch_size(batch), tf.float32)
         out: dict[str, tuple[tf.Tensor, tf.Tensor]] = {}
         for index, update in enumerate(self._updates):
