@@ -102,7 +102,7 @@ class EarlyStopper:
         rule = self.rule
         values = getattr(record, rule.split)
         if rule.value_name not in values:
-            hint = " (no validation data given?)" if rule.split == "val" else ""
+            hint = " (no validation data given?)" if rule.split == "val" and not values else ""
             raise KeyError(
                 f"EarlyStopping monitors {rule.monitor!r}, but the record at step {record.step} "
                 f"has {rule.split} values {sorted(values)}{hint}"
