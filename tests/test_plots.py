@@ -12,7 +12,7 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from course_lib.training.history import EpochRecord, History
+from course_lib.training.history import History, Record
 from course_lib.viz.plots import image_grid, plot_history, plot_points_2d
 
 STEPS_PER_EPOCH = 20
@@ -27,9 +27,9 @@ def close_figures():
 def make_history(epochs: int = 3, val: bool = True, points: bool = True) -> History:
     """A history as the loop writes it: loss and accuracy, a point every 10 steps."""
     records = [
-        EpochRecord(
-            epoch=e,
+        Record(
             step=e * STEPS_PER_EPOCH,
+            epoch=float(e),
             train={"loss": 1.0 / e, "accuracy": 0.5 + 0.1 * e},
             val={"loss": 1.2 / e, "accuracy": 0.45 + 0.1 * e} if val else {},
             examples_per_sec=1000.0,
@@ -40,7 +40,7 @@ def make_history(epochs: int = 3, val: bool = True, points: bool = True) -> Hist
     pts = [
         (s, {"loss": 1.0 / s, "accuracy": 0.5}) for s in range(10, epochs * STEPS_PER_EPOCH + 1, 10)
     ]
-    return History(epochs=records, points=pts if points else [], stop_reason="completed")
+    return History(records=records, points=pts if points else [], stop_reason="completed")
 
 
 # ------------------------------------------------------------------ plot_history
@@ -48,7 +48,7 @@ def test_plot_history_draws_train_val_and_fine_lines_for_every_name():
     ax = plot_history(make_history())
     assert isinstance(ax, Axes)
     assert len(ax.get_lines()) == 6  # 2 names x (train, validation, fine points)
-    assert ax.get_xlabel() == "epoch"
+    assert ax.get_xlabel() == "step"
     assert ax.get_ylabel() == "value"
     labels = ax.get_legend_handles_labels()[1]
     assert labels == [
@@ -67,14 +67,26 @@ def test_plot_history_one_name_labels_the_y_axis_with_it_and_styles_the_splits()
     assert ax.get_ylabel() == "loss" and ax.get_title() == "MLP"
     assert train.get_linestyle() == "-" and val.get_linestyle() == "--"
     assert fine.get_alpha() < 1 and fine.get_linewidth() < train.get_linewidth()
-    assert list(train.get_xdata()) == [1, 2, 3]
+    assert list(train.get_xdata()) == [20, 40, 60]
     assert list(train.get_ydata()) == pytest.approx([1.0, 0.5, 1 / 3])
 
 
-def test_plot_history_puts_step_points_at_their_fraction_of_an_epoch():
-    ax = plot_history(make_history(), ["loss"])
-    fine = ax.get_lines()[2]
+def test_plot_history_on_an_epoch_axis_puts_step_points_at_their_fraction_of_an_epoch():
+    ax = plot_history(make_history(), ["loss"], x="epoch")
+    train, _, fine = ax.get_lines()
+    assert ax.get_xlabel() == "epoch"
+    assert list(train.get_xdata()) == pytest.approx([1.0, 2.0, 3.0])
     assert list(fine.get_xdata()) == pytest.approx([s / STEPS_PER_EPOCH for s in range(10, 61, 10)])
+
+
+def test_plot_history_epoch_axis_needs_records_with_epochs():
+    history = make_history()
+    for record in history.records:
+        record.epoch = None
+    with pytest.raises(ValueError, match="x='epoch' needs records"):
+        plot_history(history, x="epoch")
+    with pytest.raises(ValueError, match="x must be"):
+        plot_history(history, x="time")
 
 
 def test_plot_history_without_validation_or_points_draws_only_train_lines():
@@ -90,7 +102,7 @@ def test_plot_history_draws_into_a_given_axes_and_can_use_a_log_scale():
     assert ax.get_yscale() == "log"
 
 
-def test_plot_history_with_points_but_no_finished_epoch_uses_a_step_axis():
+def test_plot_history_with_points_but_no_record_draws_the_points():
     history = History(points=[(10, {"loss": 2.0}), (20, {"loss": 1.5})])
     ax = plot_history(history)
     assert ax.get_xlabel() == "step"

@@ -27,34 +27,37 @@ def plot_history(
     ax: Axes | None = None,
     log_y: bool = False,
     title: str | None = None,
+    x: str = "step",
 ) -> Axes:
-    """Per-epoch curves of a :class:`~course_lib.training.History`, one colour per value.
+    """The records of a :class:`~course_lib.training.History`, one colour per value.
 
-    For each name (default: every training value that every epoch recorded, e.g. ``"loss"``
+    For each name (default: every training value that every record holds, e.g. ``"loss"``
     and ``"accuracy"``; put values of different scales on different axes by calling this once
     per name):
 
-    * a solid line with markers: the training mean of each epoch, from
-      ``history.series(name, "train")``;
-    * a dashed line with markers: the validation value, when every epoch recorded one;
-    * a thin, transparent line: ``history.points``, the means over each chunk of steps the
-      loop ran between two reports (``TrainConfig.steps_per_execution`` steps), when any.
+    * a solid line with markers: each record's training mean (over the steps since the
+      previous record), from ``history.series(name, "train")``, drawn at the record's step;
+    * a dashed line with markers: the validation value, when every record holds one;
+    * a thin, transparent line: ``history.points``, the means over each compiled call
+      (``TrainConfig.steps_per_execution`` steps), when any.
 
-    One x-axis for all three, in epochs: epoch ``k`` ends at ``x = k``, and a point at
-    global step ``s`` is drawn at ``x = s / S`` with ``S`` steps per epoch (read from the
-    history: ``step / epoch`` of the first record). So the fine curve shows what happens
-    *inside* an epoch, and an epoch's mean sits at the epoch's end, to the right of the
-    fine points it averages. A history with points but no finished epoch is drawn against
-    steps instead (x-axis ``"step"``).
+    One x-axis for all three: the global step (``x="step"``), or passes over the data
+    (``x="epoch"``: step ``s`` at ``s / S`` with ``S`` steps per epoch, read from the records;
+    every record must know its epoch). A record's mean sits at the end of the steps it
+    averages, to the right of the fine points it summarises.
 
     Returns the axes drawn on (a new figure's, if ``ax`` is ``None``). Raises
-    ``ValueError`` for an empty history or a name the history did not record.
+    ``ValueError`` for an empty history, a name the history did not record, or an epoch axis
+    for records without epochs.
     """
-    epochs, points = history.epochs, history.points
-    if not epochs and not points:
-        raise ValueError("The history is empty: no finished epoch and no step points to plot.")
-    if epochs:  # names every epoch recorded, in the loop's order (loss first)
-        recorded = [n for n in epochs[0].train if all(n in r.train for r in epochs)]
+    if x not in ("step", "epoch"):
+        raise ValueError(f"x must be 'step' or 'epoch', got {x!r}")
+    records, points = history.records, history.points
+    if not records and not points:
+        raise ValueError("The history is empty: no record and no step points to plot.")
+    if records:
+        # names every record holds, in the loop's order (loss first)
+        recorded = [n for n in records[0].train if all(n in r.train for r in records)]
     else:
         recorded = list(dict.fromkeys(n for _, values in points for n in values))
     names = recorded if names is None else [names] if isinstance(names, str) else list(names)
@@ -63,19 +66,30 @@ def plot_history(
         raise ValueError(
             f"Not recorded in the history's training values: {unknown or names}; known: {recorded}"
         )
+    scale = 1.0
+    if x == "epoch":
+        with_epochs = [r for r in records if r.epoch]
+        if not records or len(with_epochs) != len(records):
+            raise ValueError(
+                "x='epoch' needs records that know their epoch (data of known length); use x='step'"
+            )
+        scale = with_epochs[0].step / with_epochs[0].epoch
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.0))
-    steps_per_epoch = epochs[0].step / epochs[0].epoch if epochs else 1.0
-    x_epochs = [r.epoch for r in epochs]
+    x_records = [r.step / scale for r in records]
     for i, name in enumerate(names):
         color = f"C{i}"
-        if epochs:
+        if records:
             ax.plot(
-                x_epochs, history.series(name, "train"), "-o", color=color, label=f"{name} (train)"
+                x_records,
+                history.series(name, "train"),
+                "-o",
+                color=color,
+                label=f"{name} (train)",
             )
-            if all(name in r.val for r in epochs):
+            if all(name in r.val for r in records):
                 ax.plot(
-                    x_epochs,
+                    x_records,
                     history.series(name, "val"),
                     "--s",
                     color=color,
@@ -83,8 +97,8 @@ def plot_history(
                 )
         fine = [(step, values[name]) for step, values in points if name in values]
         if fine:
-            xs = np.array([s for s, _ in fine], dtype=float) / steps_per_epoch
-            unit = "per chunk of steps" if epochs else "train"
+            xs = np.array([s for s, _ in fine], dtype=float) / scale
+            unit = "per chunk of steps" if records else "train"
             ax.plot(
                 xs,
                 [v for _, v in fine],
@@ -94,7 +108,7 @@ def plot_history(
                 alpha=0.45,
                 label=f"{name} ({unit})",
             )
-    ax.set_xlabel("epoch" if epochs else "step")
+    ax.set_xlabel(x)
     ax.set_ylabel(names[0] if len(names) == 1 else "value")
     if log_y:
         ax.set_yscale("log")
