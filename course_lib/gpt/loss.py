@@ -88,6 +88,8 @@ def lm_loss_fn(model: GPT):
     sequence, in nats, and the same in bits. A batch ``(x, y, weight)`` scores only the
     positions with weight 1 (:func:`weighted_next_token_loss`)."""
 
+    # plain TensorFlow, no Python control flow on tensors: nothing for AutoGraph to convert
+    @tf.autograph.experimental.do_not_convert
     def loss_fn(batch, training: bool):
         x, y, weight = _split(model, batch)
         logits = model(x, training=training)  # (B, T, V)
@@ -124,6 +126,7 @@ def lm_eval_fn(model: GPT):
     :class:`~course_lib.training.Task`: :func:`token_loss_sum`, so ``Trainer.evaluate``
     reports the mean per scored token (nats, and bits)."""
 
+    @tf.autograph.experimental.do_not_convert
     def eval_fn(batch):
         total, count = token_loss_sum(model, batch)
         return {"loss": (total, count), "bits_per_token": (total / LN_2, count)}
