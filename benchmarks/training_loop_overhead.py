@@ -101,15 +101,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="epochs per side (first one dropped)")
     parser.add_argument("--steps-per-execution", type=int, default=10)
     parser.add_argument(
+        "--examples", type=int, default=None, help="use only the first N training images"
+    )
+    parser.add_argument(
         "--jit", action="store_true", help="XLA for the course loop's gradient step"
     )
     args = parser.parse_args()
 
     mnist = load_mnist()
-    data = make_dataset(
-        to_float(mnist.x_train), mnist.y_train.astype("int32"), batch_size=args.batch_size, seed=0
-    )
-    n = len(mnist.x_train)
+    x_train = to_float(mnist.x_train)[: args.examples]
+    y_train = mnist.y_train.astype("int32")[: args.examples]
+    data = make_dataset(x_train, y_train, batch_size=args.batch_size, seed=0)
+    n = len(x_train)
     print(
         f"model {args.model}, batch {args.batch_size}, {n} examples per epoch, "
         f"TF {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs"
@@ -137,7 +140,7 @@ def main() -> None:
     for epoch in range(2, args.rounds + 1):  # alternate the sides
         seconds["textbook"].append(textbook_epoch(textbook_step, data))
         seconds["iterator"].append(same_iterator_epoch(iterator_step, iterator, steps))
-        seconds["course"].append(trainer.fit(data, epochs=epoch).epochs[-1].seconds)
+        seconds["course"].append(trainer.fit(data, epochs=epoch).records[-1].seconds)
     rate = {k: n / statistics.median(v) for k, v in seconds.items()}
     print(f"textbook tf.function loop       : {rate['textbook']:10,.0f} examples/s")
     print(f"same step, one repeated iterator: {rate['iterator']:10,.0f} examples/s")

@@ -117,7 +117,7 @@ def compare(x: np.ndarray, batch_size: int, jit: bool, rounds: int) -> dict[str,
     tutorial_s, course_s = [], []
     for epoch in range(2, rounds + 1):
         tutorial_s.append(tutorial_epoch(step, data))
-        course_s.append(trainer.fit(data, epochs=epoch).epochs[-1].seconds)
+        course_s.append(trainer.fit(data, epochs=epoch).records[-1].seconds)
     return {
         "tutorial": len(x) / statistics.median(tutorial_s),
         "course": len(x) / statistics.median(course_s),
@@ -130,15 +130,20 @@ def main() -> None:
         "--rounds", type=int, default=4, help="epochs per side and setting (first dropped)"
     )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128])
+    parser.add_argument(
+        "--examples", type=int, default=None, help="use only the first N training images"
+    )
     args = parser.parse_args()
     mnist = load_mnist()
-    x = binarize_static(to_float(mnist.x_train))  # (N, 28, 28, 1) float32 0/1, as in the tutorial
+    # (N, 28, 28, 1) float32 0/1, as in the tutorial
+    x = binarize_static(to_float(mnist.x_train))[: args.examples]
     print(
-        f"{len(x)} images per epoch ({mnist.source}), TF {tf.__version__}, Keras {keras.__version__}, "
-        f"{os.cpu_count()} CPUs; medians of {args.rounds - 1} epochs"
+        f"{len(x)} images per epoch ({mnist.source}), TF {tf.__version__}, "
+        f"Keras {keras.__version__}, {os.cpu_count()} CPUs; medians of {args.rounds - 1} epochs"
     )
     print(
-        f"{'batch':>5} {'XLA':>5} {'tutorial img/s':>15} {'course img/s':>13} {'course/tutorial':>16}"
+        f"{'batch':>5} {'XLA':>5} {'tutorial img/s':>15} {'course img/s':>13} "
+        f"{'course/tutorial':>16}"
     )
     results = {}
     for batch_size in args.batch_sizes:
