@@ -233,8 +233,8 @@ def test_gradient_functions_match_central_finite_differences_of_the_losses():
     logits = np.linspace(-8.0, 8.0, 33)
     h = 1e-5
     losses = {
-        "saturating": lambda l: -np.logaddexp(0.0, l),
-        "non_saturating": lambda l: np.logaddexp(0.0, -l),
+        "saturating": lambda logit: -np.logaddexp(0.0, logit),
+        "non_saturating": lambda logit: np.logaddexp(0.0, -logit),
     }
     by_logits, by_d = generator_gradient_functions("logits"), generator_gradient_functions("d")
     for name, loss in losses.items():
