@@ -1,4 +1,4 @@
-"""course_lib.viz.plots: each function returns what it drew on, labelled, with the expected lines."""
+"""course_lib.viz.plots: each function returns what it drew on, labelled, with the right lines."""
 
 from __future__ import annotations
 

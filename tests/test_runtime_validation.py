@@ -115,7 +115,7 @@ def test_check_array_ranks_values_and_conversion():
     with pytest.raises(ValueError, match="x is empty"):
         check_array("x", np.zeros((0, 2)), nonempty=True)
     assert check_array("x", [1, 2], dtype="float32").dtype == np.float32
-    with pytest.raises(TypeError, match="x must be array-like.*inhomogeneous"):
+    with pytest.raises(TypeError, match=r"x must be array-like.*inhomogeneous"):
         check_array("x", [[1, 2], [3]])  # ragged
     with pytest.raises(TypeError, match="x must be a numeric array, got dtype object"):
         check_array("x", np.array([1, "a", None], dtype=object))
