@@ -35,7 +35,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.runtime.validation import check_array, check_choice, check_int, check_real
+from course_lib.runtime.validation import (
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+)
 
 # Symmetric range -127..127: -128 is unused, so that q and -q are both representable.
 INT8_MAX = 127
@@ -197,8 +203,7 @@ class QuantizedWeights:
 def quantize_model_weights(model: keras.Model, include_embeddings: bool = True) -> QuantizedWeights:
     """Quantise every Dense kernel (per column) and, with ``include_embeddings``, every
     Embedding matrix (per row) of ``model`` to int8; keep every other weight in float32."""
-    if not isinstance(include_embeddings, bool):
-        raise TypeError(f"include_embeddings must be True or False, got {include_embeddings!r}")
+    check_bool("include_embeddings", include_embeddings)
     if include_embeddings:
         kinds = (keras.layers.Dense, keras.layers.Embedding)
     else:

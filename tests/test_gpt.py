@@ -51,12 +51,24 @@ def random_tokens(
 def test_config_rejects_width_not_divisible_by_heads_and_non_positive_sizes():
     with pytest.raises(ValueError, match="divisible by n_head"):
         GPTConfig(d_model=30, n_head=4)
-    with pytest.raises(ValueError, match="n_layer must be a positive int"):
+    with pytest.raises(ValueError, match=r"GPTConfig\.n_layer must be an integer >= 1, got 0"):
         GPTConfig(n_layer=0)
-    with pytest.raises(ValueError, match="dropout"):
+    with pytest.raises(TypeError, match=r"GPTConfig\.n_head must be an integer, got 2.5"):
+        GPTConfig(n_head=2.5)
+    with pytest.raises(TypeError, match=r"GPTConfig\.vocab_size must be an integer, got the bool"):
+        GPTConfig(vocab_size=True)
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
         GPTConfig(dropout=1.0)
+    with pytest.raises(ValueError, match=r"GPTConfig\.dropout must be >= 0.0"):
+        GPTConfig(dropout=-0.1)
     with pytest.raises(ValueError, match="d_ff"):
         GPTConfig(d_ff=0)
+    with pytest.raises(TypeError, match=r"GPTConfig\.bias must be True or False"):
+        GPTConfig(bias=1)
+    with pytest.raises(ValueError, match=r"GPTConfig\.layer_norm_epsilon must be > 0.0"):
+        GPTConfig(layer_norm_epsilon=0.0)
+    with pytest.raises(ValueError, match="layer_norm_epsilon must be a finite number"):
+        GPTConfig(layer_norm_epsilon=float("nan"))
     assert GPTConfig(d_model=64).d_ff == 256 and GPTConfig(d_model=64, n_head=8).d_head == 8
 
 

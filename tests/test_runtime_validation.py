@@ -8,9 +8,11 @@ import pytest
 
 from course_lib.runtime.validation import (
     check_array,
+    check_bool,
     check_choice,
     check_int,
     check_nonempty,
+    check_positive,
     check_real,
 )
 
@@ -121,3 +123,20 @@ def test_check_array_ranks_values_and_conversion():
         check_array("x", np.array([1, "a", None], dtype=object))
     with pytest.raises(ValueError, match="kind must be one of"):
         check_array("x", [1], kind="complex")
+
+
+def test_check_positive_is_a_strict_lower_bound_at_zero():
+    assert check_positive("rate", 1e-9) == 1e-9
+    for bad in (0, -1.0):
+        with pytest.raises(ValueError, match=r"rate must be > 0\.0"):
+            check_positive("rate", bad)
+    with pytest.raises(TypeError):
+        check_positive("rate", "1")
+
+
+def test_check_bool_accepts_only_true_and_false():
+    assert check_bool("flag", True) is True
+    assert check_bool("flag", np.bool_(False)) is False
+    for bad in (1, 0, "False", None):
+        with pytest.raises(TypeError, match="flag must be True or False"):
+            check_bool("flag", bad)

@@ -12,16 +12,10 @@ largest ``T``), ``L`` number of blocks, ``H`` heads, ``d`` model width, ``d_ff``
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from course_lib.hardware.shapes import ModelShape
-
-
-def _is_int(value: object, minimum: int = 1) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= minimum
+from course_lib.runtime.validation import check_bool, check_int, check_real
 
 
 @dataclass(frozen=True)
@@ -60,10 +54,7 @@ class GPTConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "n_layer", "n_head", "d_model"):
-            if not _is_int(getattr(self, name)):
-                raise ValueError(
-                    f"GPTConfig.{name} must be a positive int, got {getattr(self, name)!r}"
-                )
+            check_int(f"GPTConfig.{name}", getattr(self, name), minimum=1)
         if self.d_model % self.n_head:
             raise ValueError(
                 f"GPTConfig.d_model ({self.d_model}) must be divisible by n_head ({self.n_head}): "
@@ -71,22 +62,16 @@ class GPTConfig:
             )
         if self.d_ff is None:
             object.__setattr__(self, "d_ff", 4 * int(self.d_model))
-        elif not _is_int(self.d_ff):
-            raise ValueError(
-                f"GPTConfig.d_ff must be a positive int or None (4 * d_model), got {self.d_ff!r}"
-            )
-        if isinstance(self.dropout, bool) or not 0.0 <= float(self.dropout) < 1.0:
+        else:
+            check_int("GPTConfig.d_ff (or None for 4 * d_model)", self.d_ff, minimum=1)
+        check_real("GPTConfig.dropout", self.dropout, minimum=0.0)
+        if self.dropout >= 1.0:
             raise ValueError(f"GPTConfig.dropout must be in [0, 1), got {self.dropout!r}")
         for name in ("bias", "tie_weights"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(
-                    f"GPTConfig.{name} must be True or False, got {getattr(self, name)!r}"
-                )
-        eps = self.layer_norm_epsilon
-        if isinstance(eps, bool) or not (math.isfinite(float(eps)) and eps > 0):
-            raise ValueError(
-                f"GPTConfig.layer_norm_epsilon must be a finite number > 0, got {eps!r}"
-            )
+            check_bool(f"GPTConfig.{name}", getattr(self, name))
+        check_real(
+            "GPTConfig.layer_norm_epsilon", self.layer_norm_epsilon, minimum=0.0, strict=True
+        )
 
     @property
     def d_head(self) -> int:

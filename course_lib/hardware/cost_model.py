@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from course_lib.runtime.validation import check_int, check_real
+from course_lib.runtime.validation import check_int, check_positive, check_real
 
 from .roofline import Operation
 from .shapes import (
@@ -50,11 +50,6 @@ from .shapes import (
     non_embedding_parameter_count,
     parameter_count,
 )
-
-
-def _positive(name: str, value: float) -> float:
-    """``value`` as a float if it is a finite number > 0 (``check_real`` with a strict bound)."""
-    return check_real(name, value, minimum=0, strict=True)
 
 
 def _context(shape: ModelShape, context: int, name: str = "context") -> int:
@@ -102,7 +97,7 @@ def kv_cache_bytes_per_token(shape: ModelShape, bytes_per_value: float = 2) -> f
     """Bytes the KV cache stores per token: ``2 (k and v) x L x H_kv x d_head x bytes``.
     Llama-2-7B in float16: ``2 * 32 * 32 * 128 * 2`` = 0.5 MiB per token."""
     check_shape(shape)
-    b = _positive("bytes_per_value", bytes_per_value)
+    b = check_positive("bytes_per_value", bytes_per_value)
     return 2.0 * shape.n_layer * shape.n_kv_head * shape.d_head * b
 
 
@@ -118,14 +113,14 @@ def kv_cache_bytes(
 
 def weight_bytes(shape: ModelShape, bytes_per_param: float = 2) -> float:
     """Memory to hold every parameter: ``N x bytes_per_param`` (2 for float16/bfloat16)."""
-    return parameter_count(shape) * _positive("bytes_per_param", bytes_per_param)
+    return parameter_count(shape) * check_positive("bytes_per_param", bytes_per_param)
 
 
 def _kv_bytes(bytes_per_param: float, kv_bytes_per_value: float | None) -> float:
     """Bytes per cached key or value: ``kv_bytes_per_value``, or ``bytes_per_param`` if None."""
     if kv_bytes_per_value is None:
-        return _positive("bytes_per_param", bytes_per_param)
-    return _positive("kv_bytes_per_value", kv_bytes_per_value)
+        return check_positive("bytes_per_param", bytes_per_param)
+    return check_positive("kv_bytes_per_value", kv_bytes_per_value)
 
 
 @dataclass(frozen=True)
@@ -163,8 +158,8 @@ class StepEstimate:
 def _estimate(
     flops: float, nbytes: float, peak_flops: float, bandwidth: float, tokens: int
 ) -> StepEstimate:
-    compute_seconds = flops / _positive("peak_flops", peak_flops)
-    memory_seconds = nbytes / _positive("bandwidth", bandwidth)
+    compute_seconds = flops / check_positive("peak_flops", peak_flops)
+    memory_seconds = nbytes / check_positive("bandwidth", bandwidth)
     return StepEstimate(flops, nbytes, compute_seconds, memory_seconds, tokens)
 
 
@@ -186,7 +181,7 @@ def decode_step_time(
     batching buys), but every sequence reads its own KV cache. Activations are ignored (a few
     vectors of ``d`` per token). ``kv_bytes_per_value`` defaults to ``bytes_per_param``."""
     batch = check_int("batch", batch, minimum=1)
-    bpp = _positive("bytes_per_param", bytes_per_param)
+    bpp = check_positive("bytes_per_param", bytes_per_param)
     kv = _kv_bytes(bpp, kv_bytes_per_value)
     flops = batch * flops_per_token(shape, context)
     weights = matmul_parameter_count(shape) * bpp
@@ -214,7 +209,7 @@ def prefill_time(
     decoding."""
     batch = check_int("batch", batch, minimum=1)
     T = _context(shape, prompt_length, "prompt_length")
-    bpp = _positive("bytes_per_param", bytes_per_param)
+    bpp = check_positive("bytes_per_param", bytes_per_param)
     kv = _kv_bytes(bpp, kv_bytes_per_value)
     n_mm = matmul_parameter_count(shape)
     matmul_flops = T * 2.0 * n_mm
@@ -251,7 +246,7 @@ def decode_step_operations(
     ignored, so the FLOPs and bytes of the operations add up to the lumped step's exactly."""
     batch = check_int("batch", batch, minimum=1)
     T = _context(shape, context)
-    bpp = _positive("bytes_per_param", bytes_per_param)
+    bpp = check_positive("bytes_per_param", bytes_per_param)
     kv = _kv_bytes(bpp, kv_bytes_per_value)
     d = shape.d_model
     L = shape.n_layer
@@ -343,8 +338,8 @@ def decode_step_time_by_operation(
         bytes_per_param=bytes_per_param,
         kv_bytes_per_value=kv_bytes_per_value,
     )
-    peak = _positive("peak_flops", peak_flops)
-    bw = _positive("bandwidth", bandwidth)
+    peak = check_positive("peak_flops", peak_flops)
+    bw = check_positive("bandwidth", bandwidth)
     return OperationTimes(ops, peak, bw, batch)
 
 
@@ -352,8 +347,8 @@ def gemm_critical_batch(peak_flops: float, bandwidth: float, bytes_per_param: fl
     """The batch at which a decode step's weight GEMMs become compute-bound: their intensity
     ``2 B / bytes_per_param`` equals the ridge point ``P / B_mem``, so
     ``B = (P / B_mem) x bytes_per_param / 2`` (the ridge point itself for 16-bit weights)."""
-    ridge = _positive("peak_flops", peak_flops) / _positive("bandwidth", bandwidth)
-    return ridge * _positive("bytes_per_param", bytes_per_param) / 2
+    ridge = check_positive("peak_flops", peak_flops) / check_positive("bandwidth", bandwidth)
+    return ridge * check_positive("bytes_per_param", bytes_per_param) / 2
 
 
 def fits_in_memory(
@@ -368,7 +363,7 @@ def fits_in_memory(
     """Whether the weights (:func:`weight_bytes`) and ``batch`` KV caches of ``context`` tokens
     fit in ``memory_bytes`` (activations and the runtime's own memory are ignored, so this is
     optimistic)."""
-    memory = _positive("memory_bytes", memory_bytes)
+    memory = check_positive("memory_bytes", memory_bytes)
     kv = _kv_bytes(bytes_per_param, kv_bytes_per_value)
     need = weight_bytes(shape, bytes_per_param) + kv_cache_bytes(shape, context, batch, kv)
     return need <= memory
@@ -385,7 +380,7 @@ def max_batch_in_memory(
     """The largest number of sequences of ``context`` tokens whose KV caches fit in
     ``memory_bytes`` next to the weights (0 if the weights alone do not fit)."""
     kv = _kv_bytes(bytes_per_param, kv_bytes_per_value)
-    free = _positive("memory_bytes", memory_bytes) - weight_bytes(shape, bytes_per_param)
+    free = check_positive("memory_bytes", memory_bytes) - weight_bytes(shape, bytes_per_param)
     return max(0, math.floor(free / kv_cache_bytes(shape, context, 1, kv)))
 
 
@@ -413,9 +408,9 @@ def critical_batch_size(
     weight GEMMs become compute-bound beyond :func:`gemm_critical_batch` whatever the KV
     cache does, while attention over the cache never does (:func:`decode_step_operations`)."""
     kv = _kv_bytes(bytes_per_param, kv_bytes_per_value)
-    W = matmul_parameter_count(shape) * _positive("bytes_per_param", bytes_per_param)
+    W = matmul_parameter_count(shape) * check_positive("bytes_per_param", bytes_per_param)
     K = kv_cache_bytes(shape, context, 1, kv)
-    ridge = _positive("peak_flops", peak_flops) / _positive("bandwidth", bandwidth)
+    ridge = check_positive("peak_flops", peak_flops) / check_positive("bandwidth", bandwidth)
     margin = flops_per_token(shape, context) / ridge - K
     if margin > 0:
         return W / margin
@@ -425,7 +420,7 @@ def critical_batch_size(
 def training_flops(n_params: float, n_tokens: float) -> float:
     """``C = 6 N D``: 2 FLOPs per weight per token forward, 4 backward (gradients with
     respect to activations and to weights). GPT-3: ``6 x 175e9 x 300e9 = 3.15e23``."""
-    return 6.0 * _positive("n_params", n_params) * _positive("n_tokens", n_tokens)
+    return 6.0 * check_positive("n_params", n_params) * check_positive("n_tokens", n_tokens)
 
 
 def training_time(flops: float, *, n_devices: int, peak_flops: float, utilisation: float) -> float:
@@ -440,12 +435,12 @@ def training_time(flops: float, *, n_devices: int, peak_flops: float, utilisatio
     if utilisation == 0:
         raise ValueError("utilisation must be > 0 and <= 1, got 0.0")
     n_devices = check_int("n_devices", n_devices, minimum=1)
-    rate = n_devices * _positive("peak_flops", peak_flops) * utilisation
-    return _positive("flops", flops) / rate
+    rate = n_devices * check_positive("peak_flops", peak_flops) * utilisation
+    return check_positive("flops", flops) / rate
 
 
 def energy_per_token(power_watts: float, seconds_per_token: float) -> float:
     """Joules per token, ``E = P t`` (watts x seconds). With a batch, ``seconds_per_token``
     is the step time divided by the tokens the step produces."""
-    power = _positive("power_watts", power_watts)
-    return power * _positive("seconds_per_token", seconds_per_token)
+    power = check_positive("power_watts", power_watts)
+    return power * check_positive("seconds_per_token", seconds_per_token)

@@ -19,12 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib.runtime.validation import check_array, check_int, check_real
-
-
-def _positive(name: str, value: float) -> float:
-    """``value`` as a float if it is a finite number > 0."""
-    return check_real(name, value, minimum=0, strict=True)
+from course_lib.runtime.validation import check_array, check_int, check_positive, check_real
 
 
 @dataclass(frozen=True)
@@ -44,7 +39,7 @@ class Operation:
             raise TypeError(f"Operation.name must be a string, got {self.name!r}")
         where = f"Operation {self.name!r}"
         object.__setattr__(self, "flops", check_real(f"{where}: flops", self.flops, minimum=0))
-        object.__setattr__(self, "bytes", _positive(f"{where}: bytes", self.bytes))
+        object.__setattr__(self, "bytes", check_positive(f"{where}: bytes", self.bytes))
 
     @property
     def intensity(self) -> float:
@@ -64,7 +59,7 @@ def ridge_point(peak_flops: float, bandwidth: float) -> float:
     """The intensity ``I* = P / B_mem`` (FLOP/byte) where the memory roof meets the compute roof.
     Operations with ``I < I*`` are memory-bound on this machine, those with ``I > I*``
     compute-bound."""
-    return _positive("peak_flops", peak_flops) / _positive("bandwidth", bandwidth)
+    return check_positive("peak_flops", peak_flops) / check_positive("bandwidth", bandwidth)
 
 
 def attainable_flops(
@@ -72,8 +67,8 @@ def attainable_flops(
 ) -> float | np.ndarray:
     """The roofline: ``min(P, B_mem * I)`` FLOP/s for arithmetic intensity ``I`` (FLOP/byte).
     ``intensity`` may be a number or an array (then an array comes back)."""
-    peak = _positive("peak_flops", peak_flops)
-    bw = _positive("bandwidth", bandwidth)
+    peak = check_positive("peak_flops", peak_flops)
+    bw = check_positive("bandwidth", bandwidth)
     values = check_array("intensity", intensity, kind="number", finite=True, dtype=float)
     if np.any(values < 0):
         raise ValueError(f"intensity must be >= 0, got {intensity!r}")
@@ -97,12 +92,12 @@ def roofline_curve(
 
 def compute_time(op: Operation, peak_flops: float) -> float:
     """Seconds to do the work at the peak rate, ``F / P``."""
-    return _operation(op).flops / _positive("peak_flops", peak_flops)
+    return _operation(op).flops / check_positive("peak_flops", peak_flops)
 
 
 def memory_time(op: Operation, bandwidth: float) -> float:
     """Seconds to move the bytes at full bandwidth, ``Q / B_mem``."""
-    return _operation(op).bytes / _positive("bandwidth", bandwidth)
+    return _operation(op).bytes / check_positive("bandwidth", bandwidth)
 
 
 def predict_time(

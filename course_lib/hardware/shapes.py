@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from course_lib.runtime.validation import check_choice, check_int
+from course_lib.runtime.validation import check_bool, check_choice, check_int
 
 NORMS = ("layernorm", "rmsnorm")
 
@@ -82,10 +82,7 @@ class ModelShape:
             "learned_positions",
             "lm_head_bias",
         ):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(
-                    f"ModelShape.{name} must be True or False, got {getattr(self, name)!r}"
-                )
+            check_bool(f"ModelShape.{name}", getattr(self, name))
         check_choice("ModelShape.norm", self.norm, NORMS)
         if not isinstance(self.name, str):
             raise TypeError(f"ModelShape.name must be a string, got {self.name!r}")

@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from course_lib.runtime.validation import check_choice, check_int, check_real
+from course_lib.runtime.validation import check_bool, check_choice, check_int, check_real
 
 KINDS = ("cpu", "gpu", "tpu")
 PRECISIONS = ("float64", "float32", "tf32", "bfloat16", "float16", "fp8")
@@ -115,10 +115,7 @@ class HardwareSpec:
             raise ValueError(
                 f"{where}: notes must say how the numbers were read (dense/sparse, derivations)"
             )
-        if not isinstance(self.primary_source, bool):
-            raise ValueError(
-                f"{where}: primary_source must be True or False, got {self.primary_source!r}"
-            )
+        check_bool(f"{where}: primary_source", self.primary_source)
         if self.primary_source and not is_vendor_url(self.source_url):
             raise ValueError(
                 f"{where}: a primary source must be the vendor's own document "

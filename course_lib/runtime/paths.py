@@ -7,6 +7,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_lib.runtime.validation import check_bool
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -39,8 +41,7 @@ class Paths:
             or name.startswith(".")
         ):
             raise ValueError(f"run name must be a plain folder name, got {name!r}")
-        if not isinstance(fresh, bool):
-            raise TypeError(f"fresh must be True or False, got {fresh!r}")
+        check_bool("fresh", fresh)
         path = self.runs / name
         if fresh and path.exists():
             shutil.rmtree(path)

@@ -7,7 +7,9 @@ the only ones the library uses, so the same mistake gets the same message everyw
 
 * :func:`check_int` -- an integer (``bool`` and ``2.5`` are refused, ``np.int64(3)`` and
   ``3.0`` are not: a float with an integer value is accepted only if ``allow_float``);
-* :func:`check_real` -- a finite real number, optionally within bounds;
+* :func:`check_real` -- a finite real number, optionally within bounds
+  (:func:`check_positive`: one that is > 0);
+* :func:`check_bool` -- ``True`` or ``False`` (not ``1``, not ``"yes"``);
 * :func:`check_choice` -- one of a fixed set of strings;
 * :func:`check_array` -- a NumPy array of a given rank, shape and kind of dtype, optionally
   finite and non-empty;
@@ -103,6 +105,21 @@ def check_real(
     if below or above:
         raise ValueError(f"{name} must be{_bounds_text(minimum, maximum, strict)}, got {result}")
     return result
+
+
+def check_positive(name: str, value: Any) -> float:
+    """``value`` as a ``float`` if it is a finite number > 0 (:func:`check_real`, strict)."""
+    return check_real(name, value, minimum=0.0, strict=True)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` if it is ``True`` or ``False`` (NumPy's ``bool_`` too); else a ``TypeError``.
+
+    ``1``, ``0`` and strings are refused: a flag given as ``"False"`` would read as true.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+    return bool(value)
 
 
 def check_choice(name: str, value: Any, choices: Collection[str]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_lib.runtime.validation import check_choice, check_int
+from course_lib.runtime.validation import check_bool, check_choice, check_int
 from course_lib.training.early_stopping import EarlyStopping
 
 PROGRESS_CHOICES = ("bar", "records", "none")
@@ -23,12 +23,6 @@ def _check_optional_int(name: str, value: object, minimum: int) -> int | None:
     if value is None:
         return None
     return check_int(name, value, minimum=minimum)
-
-
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
-    return value
 
 
 @dataclass(frozen=True)
@@ -81,8 +75,8 @@ class TrainConfig:
         _check_optional_int("TrainConfig.checkpoint_every", self.checkpoint_every, minimum=1)
         check_int("TrainConfig.steps_per_execution", self.steps_per_execution, minimum=1)
         check_int("TrainConfig.keep_checkpoints", self.keep_checkpoints, minimum=1)
-        _check_bool("TrainConfig.jit_compile", self.jit_compile)
-        _check_bool("TrainConfig.resume", self.resume)
+        check_bool("TrainConfig.jit_compile", self.jit_compile)
+        check_bool("TrainConfig.resume", self.resume)
         if self.steps is not None and self.epochs is not None:
             raise ValueError(
                 f"TrainConfig got both steps={self.steps} and epochs={self.epochs}: give one "

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from course_lib.runtime.validation import check_choice, check_int, check_real
+from course_lib.runtime.validation import check_bool, check_choice, check_int, check_real
 from course_lib.training.history import Record
 
 
@@ -60,11 +60,7 @@ class EarlyStopping:
         check_choice("EarlyStopping.mode", self.mode, ("min", "max"))
         check_int("EarlyStopping.patience", self.patience, minimum=0)
         check_real("EarlyStopping.min_delta", self.min_delta, minimum=0.0)
-        if not isinstance(self.restore_best_weights, bool):
-            raise TypeError(
-                "EarlyStopping.restore_best_weights must be True or False, got "
-                f"{self.restore_best_weights!r}"
-            )
+        check_bool("EarlyStopping.restore_best_weights", self.restore_best_weights)
 
     @property
     def split(self) -> str:

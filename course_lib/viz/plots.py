@@ -9,15 +9,14 @@ TensorFlow.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:  # course_lib.training imports TensorFlow; only type checkers need it here
-    from course_lib.training.history import History
+from course_lib.runtime.validation import check_int
+from course_lib.training.history import History
 
 
 def plot_history(
@@ -158,8 +157,7 @@ def image_grid(
     """
     x = _as_images(images)
     n = len(x)
-    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
-        raise ValueError(f"ncols must be an int >= 1, got {ncols!r}")
+    ncols = check_int("ncols", ncols, minimum=1)
     if labels is not None and len(labels) != n:
         raise ValueError(f"got {n} images but {len(labels)} labels")
     ncols = min(int(ncols), n)
