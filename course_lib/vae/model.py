@@ -181,10 +181,12 @@ def check_images(x, input_shape: tuple[int, int, int] = (28, 28, 1), name: str =
         values = np.asarray(x)
         # ``(values >= 0) & (values <= 1)`` is False for NaN, so NaN is refused too.
         if values.size and not ((values >= 0) & (values <= 1)).all():
-            raise ValueError(
-                f"{name} must lie in [0, 1] (Bernoulli targets), got range "
-                f"[{np.nanmin(values):.3g}, {np.nanmax(values):.3g}]"
-            )
+            n_nan = int(np.isnan(values).sum())
+            if n_nan:
+                found = f"{n_nan} NaN value(s)"
+            else:
+                found = f"range [{values.min():.3g}, {values.max():.3g}]"
+            raise ValueError(f"{name} must lie in [0, 1] (Bernoulli targets), got {found}")
 
 
 # --------------------------------------------------------------------------- the model
