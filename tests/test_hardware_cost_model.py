@@ -29,7 +29,7 @@ from course_lib.hardware.shapes import (
     GPT2_SMALL,
     GPT3_175B,
     LLAMA2_7B,
-    ModelShape,
+    LLAMA2_70B,
     matmul_parameter_count,
 )
 from course_lib.hardware.specs import get_spec
@@ -98,23 +98,6 @@ def test_no_batch_is_compute_bound_when_the_kv_cache_alone_is_memory_bound():
         )
         == math.inf
     )
-
-
-LLAMA2_70B = ModelShape(
-    name="Llama-2-70B",
-    n_layer=80,
-    d_model=8192,
-    n_head=64,
-    n_kv_head=8,
-    vocab_size=32000,
-    context_length=4096,
-    d_ff=28672,
-    gated_mlp=True,
-    bias=False,
-    norm="rmsnorm",
-    tied_embeddings=False,
-    learned_positions=False,
-)
 
 
 def test_decode_operations_of_llama2_7b_at_batch_one_have_the_known_flops_and_bytes():

@@ -10,26 +10,11 @@ import pytest
 
 from course_lib.hardware.cost_model import kv_cache_bytes_per_token
 from course_lib.hardware.serving import format_value, serving_estimate
-from course_lib.hardware.shapes import LLAMA2_7B, ModelShape, matmul_parameter_count
+from course_lib.hardware.shapes import LLAMA2_7B, LLAMA2_70B, matmul_parameter_count
 from course_lib.hardware.specs import get_spec
 
 H100 = get_spec("NVIDIA H100 SXM")
 MIB = 2**20
-LLAMA2_70B = ModelShape(
-    name="Llama-2-70B",
-    n_layer=80,
-    d_model=8192,
-    n_head=64,
-    n_kv_head=8,
-    vocab_size=32000,
-    context_length=4096,
-    d_ff=28672,
-    gated_mlp=True,
-    bias=False,
-    norm="rmsnorm",
-    tied_embeddings=False,
-    learned_positions=False,
-)
 
 
 def test_llama2_7b_on_one_h100_by_hand():

@@ -18,6 +18,7 @@ from course_lib.hardware.shapes import (
     GPT2_SMALL,
     GPT3_175B,
     LLAMA2_7B,
+    LLAMA2_70B,
     ModelShape,
     check_shape,
     matmul_parameter_count,
@@ -50,6 +51,16 @@ def test_llama2_7b_has_6_738_415_616_parameters():
     d_ff=11008 SwiGLU, V=32000, RMSNorm, rotary positions, untied head, no biases; the
     exact count 6,738,415,616 (6.74B) is what Hugging Face and KerasHub report."""
     assert parameter_count(LLAMA2_7B) == 6_738_415_616
+
+
+def test_llama2_70b_counts_its_grouped_query_attention_and_is_ten_times_7b():
+    """The released config (L=80, d=8192, 64 query heads, 8 key/value heads, d_ff=28672):
+    the key and value projections are d x (8 x 128) each, not d x d."""
+    d, kv = 8192, 8 * 128
+    per_layer = 2 * d * d + 2 * d * kv + 3 * d * 28672 + 2 * d  # attention, SwiGLU, 2 RMSNorms
+    by_hand = 80 * per_layer + 2 * 32000 * d + d  # untied embedding and head, final norm
+    assert parameter_count(LLAMA2_70B) == by_hand == 68_976_648_192
+    assert round(parameter_count(LLAMA2_70B) / parameter_count(LLAMA2_7B)) == 10
 
 
 def test_twelve_l_d_squared_approximates_the_non_embedding_count_of_gpt_models():

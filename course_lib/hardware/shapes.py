@@ -221,4 +221,22 @@ LLAMA2_7B = ModelShape(
     tied_embeddings=False,
     learned_positions=False,
 )
-PUBLISHED_SHAPES: tuple[ModelShape, ...] = (GPT2_SMALL, GPT3_175B, LLAMA2_7B)
+# Llama-2-70B: the config.json Meta released with meta-llama/Llama-2-70b-hf (80 layers, width
+# 8192, 64 query heads sharing 8 key/value heads, MLP width 28672); grouped-query attention in
+# the 70B model: Touvron et al. 2023, "Llama 2", arXiv:2307.09288, Table 1.
+LLAMA2_70B = ModelShape(
+    name="Llama-2-70B",
+    n_layer=80,
+    d_model=8192,
+    n_head=64,
+    n_kv_head=8,
+    vocab_size=32000,
+    context_length=4096,
+    d_ff=28672,
+    gated_mlp=True,
+    bias=False,
+    norm="rmsnorm",
+    tied_embeddings=False,
+    learned_positions=False,
+)
+PUBLISHED_SHAPES: tuple[ModelShape, ...] = (GPT2_SMALL, GPT3_175B, LLAMA2_7B, LLAMA2_70B)
