@@ -101,6 +101,8 @@ def test_panel_with_widgets_builds_one_control_each_and_rerenders_on_change():
     kinds = [type(c) for c in controls]
     assert kinds == [w.FloatSlider, w.IntSlider, w.Dropdown, w.Textarea, w.FloatText, w.IntText]
     assert [c.description for c in controls] == list(CONTROLS)
+    widest = max(len(name) for name in CONTROLS) + 1  # "prompt" ... "model": one width
+    assert {c.style.description_width for c in controls} == {f"{widest}ch"}
     assert len(calls) == 1 and calls[0]["count"] == 3  # drawn once at the start
     controls[1].value = 5
     assert len(calls) == 2 and calls[1]["count"] == 5

@@ -103,10 +103,12 @@ def _show(result: Any) -> None:
         plt.close(result)
 
 
-def _build(name: str, control: Control):
+def _build(name: str, control: Control, label_width: str):
+    """The ipywidgets control for ``control``; every label gets ``label_width`` so the
+    controls of one panel line up."""
     import ipywidgets as w
 
-    style = {"description_width": "initial"}
+    style = {"description_width": label_width}
     if isinstance(control, Slider):
         return w.FloatSlider(
             value=control.value,
@@ -130,8 +132,18 @@ def _build(name: str, control: Control):
             options=list(control.options), value=control.value, description=name, style=style
         )
     if isinstance(control, Text):
-        cls = w.Textarea if control.multiline else w.Text
-        return cls(value=control.value, description=name, layout=w.Layout(width="60%"), style=style)
+        if control.multiline:
+            lines = min(max(control.value.count("\n") + 1, 3), 8)
+            return w.Textarea(
+                value=control.value,
+                description=name,
+                rows=lines,
+                layout=w.Layout(width="95%"),
+                style=style,
+            )
+        return w.Text(
+            value=control.value, description=name, layout=w.Layout(width="95%"), style=style
+        )
     if isinstance(control, Number):
         cls = w.IntText if isinstance(control.value, int) else w.FloatText
         return cls(value=control.value, description=name, style=style)
@@ -185,7 +197,8 @@ def panel(
         return None
     import ipywidgets as w
 
-    built = {name: _build(name, control) for name, control in controls.items()}
+    label_width = f"{max(len(name) for name in controls) + 1}ch" if controls else "initial"
+    built = {name: _build(name, control, label_width) for name, control in controls.items()}
     out = w.Output()
 
     def redraw(_change=None) -> None:
