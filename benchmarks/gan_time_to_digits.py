@@ -3,7 +3,7 @@
 Both recipes train on the same images (the course's MNIST split, scaled to ``[-1, 1]``) in one
 process on the same CPU. Every ``--eval-every`` seconds of *training* time (the clock stops
 while scoring) the generator draws 1,000 digits from fixed noise and the course's MNIST
-classifier (:mod:`course_lib.gan.evaluation`) scores them:
+classifier (:mod:`course_lib.gan.classifier`, :mod:`course_lib.gan.sample_quality`) scores them:
 
 * ``IS``: the classifier-based Inception score (10 = every digit classified with certainty and
   all classes equally used);
@@ -57,7 +57,8 @@ import tensorflow as tf
 
 from course_lib.data import load_mnist, make_dataset, to_float
 from course_lib.gan import GAN, GANConfig, from_tanh_range, make_task, to_tanh_range
-from course_lib.gan import evaluation as metrics
+from course_lib.gan.classifier import train_classifier
+from course_lib.gan.sample_quality import digit_scores, real_vs_real_baseline
 from course_lib.runtime import get_paths, set_seed
 from course_lib.training import TrainConfig, Trainer
 from course_lib.viz.plots import image_grid
@@ -108,14 +109,14 @@ class Scorer:
     def __init__(self, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> None:
         # The classifier is a cache, kept between runs: fresh=False.
         cache = get_paths().run_dir("mnist_classifier", fresh=False)
-        self.classifier = metrics.train_classifier(x_train, y_train, epochs=2, cache_dir=cache)
+        self.classifier = train_classifier(x_train, y_train, epochs=2, cache_dir=cache)
         self.x_train = x_train
-        self.baseline = metrics.real_vs_real_baseline(self.classifier, x_train, x_test[:N_EVAL])
+        self.baseline = real_vs_real_baseline(self.classifier, x_train, x_test[:N_EVAL])
 
     def score(self, images_tanh: np.ndarray) -> tuple[float, float]:
         """``(IS, FD)`` of generated images in ``[-1, 1]`` against the training images."""
         x = from_tanh_range(images_tanh)  # (N, 28, 28, 1) in [0, 1]
-        return metrics.digit_scores(self.classifier, x, self.x_train)
+        return digit_scores(self.classifier, x, self.x_train)
 
 
 def run(name: str, step_chunk, sample, batch: int, scorer: Scorer, args, out: Path) -> dict:

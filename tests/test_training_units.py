@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from course_lib.training.history import History, Record, format_record
+from course_lib.training.history import History, IntervalSums, Record, format_record, mean_from_sum
+from course_lib.training.plan import RunPlan, check_dataset, check_validation_data
 from course_lib.training.replicas import sum_and_count, sums_and_counts
 from course_lib.training.task import split_loss_output
-from course_lib.training.trainer import IntervalSums, RunPlan, check_dataset
 from course_lib.training.update import without_optimizer_all_reduce
 
 
@@ -91,6 +91,12 @@ def test_check_dataset_says_how_to_make_one():
         check_dataset("train", np.zeros((4, 2)))
     with pytest.raises(TypeError, match="make_dataset"):
         check_dataset("val", [1, 2])
+    assert check_validation_data(ds) is ds
+    with pytest.raises(ValueError, match="val repeats forever"):
+        check_validation_data(ds.repeat())
+    with pytest.raises(ValueError, match="val is empty"):
+        check_validation_data(ds.take(0))
+    assert mean_from_sum(6.0, 4.0) == 1.5 and math.isnan(mean_from_sum(0.0, 0.0))
 
 
 def test_format_record_and_the_history_json_round_trip_keep_nan_and_infinity():

@@ -16,9 +16,11 @@ Modules (read in this order):
 * :mod:`~course_lib.gan.networks`    -- MLP and DCGAN generators and discriminators.
 * :mod:`~course_lib.gan.losses`      -- the losses per example from logits, the gradient penalty.
 * :mod:`~course_lib.gan.model`       -- :class:`GAN`, :func:`make_task`, :class:`FixedNoiseGrid`.
-* :mod:`~course_lib.gan.evaluation`  -- sample quality: the MNIST classifier, Fréchet distance,
-  Inception score and their real-vs-real baseline; mode coverage on the ring of Gaussians.
-* :mod:`~course_lib.gan.ring`        -- :func:`train_ring_gan`, the ring experiment of chapter 05.
+* :mod:`~course_lib.gan.ring`        -- the ring experiment of chapter 05: :func:`train_ring_gan`
+  and its mode counts (:func:`ring_mode_coverage`, :func:`ring_modes_occupied`).
+* :mod:`~course_lib.gan.classifier`  -- the MNIST classifier that scores generated digits.
+* :mod:`~course_lib.gan.sample_quality` -- Fréchet distance, Inception score and their
+  real-vs-real baseline, measured with that classifier.
 * :mod:`~course_lib.gan.derivations` -- the objective derived with sympy: the optimal
   discriminator, the Jensen-Shannon divergence, the generators' gradients (no TensorFlow;
   import it as ``course_lib.gan.derivations``).
@@ -32,7 +34,6 @@ with a critic learning rate of 4e-3 for ``wgan_gp``) is one call::
 """
 
 from course_lib.gan.config import KINDS, LOSSES, GANConfig
-from course_lib.gan.evaluation import ring_mode_coverage, ring_modes_occupied
 from course_lib.gan.losses import (
     critic_loss,
     discriminator_loss,
@@ -48,7 +49,7 @@ from course_lib.gan.networks import (
     from_tanh_range,
     to_tanh_range,
 )
-from course_lib.gan.ring import RingRun, train_ring_gan
+from course_lib.gan.ring import RingRun, ring_mode_coverage, ring_modes_occupied, train_ring_gan
 
 __all__ = [
     "GAN",

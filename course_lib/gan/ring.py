@@ -12,10 +12,16 @@ The setup (the one the notebook describes): the data are 10,000 points of
 latent space, one Adam optimizer per player, and the course's
 :class:`~course_lib.training.Trainer`. Every ``every`` steps the generator's output for the
 same 1,000 noise vectors (``seed=123``) is kept, so you can watch where it puts its mass.
+
+Two counts measure a run: a generator that has collapsed puts its samples on a few of the
+``K`` modes, one that has not yet converged puts them between modes.
+:func:`ring_mode_coverage` measures both; :func:`ring_modes_occupied` is a cruder count that
+also sees where blurry samples go early in training.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -128,3 +134,79 @@ def train_ring_gan(
     if history.stop_reason != "completed":
         raise RuntimeError(f"the ring GAN did not complete its run: {history.message}")
     return RingRun(gan=gan, snapshots=snapshots, seconds=seconds, history=history)
+
+
+# --------------------------------------------------------------------------- measuring the runs
+def _points_and_centers(samples, centers) -> tuple[np.ndarray, np.ndarray]:
+    """``samples (N, d)`` and ``centers (K, d)`` as finite float64 arrays with the same ``d``."""
+    samples = check_array(
+        "samples", samples, ndim=2, kind="number", finite=True, nonempty=True, dtype=np.float64
+    )
+    centers = check_array(
+        "centers", centers, ndim=2, kind="number", finite=True, nonempty=True, dtype=np.float64
+    )
+    if samples.shape[1] != centers.shape[1]:
+        raise ValueError(
+            f"samples (N, d) and centers (K, d) need the same d, got {samples.shape} and "
+            f"{centers.shape}"
+        )
+    return samples, centers
+
+
+def ring_mode_coverage(
+    samples, centers, std: float, threshold: float = 3.0, min_fraction: float = 0.1
+) -> tuple[int, float]:
+    """``(modes_covered, high_quality_fraction)`` of generated 2-D ``samples``.
+
+    The rule:
+
+    * each sample belongs to its nearest centre (Euclidean distance);
+    * it is *high quality* if that distance is at most ``threshold * std``;
+    * a mode is *covered* if it receives at least ``min_fraction * N / K`` high-quality
+      samples (and at least one), where ``N / K`` is its share under the data distribution.
+
+    For data drawn from the ring itself (isotropic 2-D Gaussians) a sample lies within
+    ``3 std`` of its centre with probability ``1 - exp(-9/2) = 0.989``, so real data scores
+    ``(K, ~0.99)`` when the modes are well separated.
+
+    Args:
+        samples: ``(N, 2)`` points.
+        centers: ``(K, 2)`` mode centres, e.g. :func:`course_lib.data.ring_mode_centers`.
+        std: standard deviation of each mode (``ring_of_gaussians(std=...)``).
+        threshold: the high-quality radius in units of ``std``.
+        min_fraction: share of the fair ``N / K`` a mode needs to count as covered.
+    """
+    samples, centers = _points_and_centers(samples, centers)
+    std = check_real("std", std, minimum=0.0, strict=True)
+    threshold = check_real("threshold", threshold, minimum=0.0, strict=True)
+    min_fraction = check_real("min_fraction", min_fraction, minimum=0.0, maximum=1.0)
+    # (N, K)
+    distances = np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=-1)
+    nearest = distances.argmin(axis=1)  # (N,)
+    good = distances[np.arange(len(samples)), nearest] <= threshold * std  # (N,)
+    # (K,): high-quality samples per mode
+    counts = np.bincount(nearest[good], minlength=len(centers))
+    needed = max(1, math.ceil(min_fraction * len(samples) / len(centers)))
+    return int((counts >= needed).sum()), float(good.mean())
+
+
+def ring_modes_occupied(samples, centers, min_share: float = 0.5) -> int:
+    """The number of modes that are the *nearest* centre of enough ``samples``.
+
+    A mode is occupied when at least ``min_share * N / K`` of the ``N`` samples have it as
+    their nearest centre, however far away they are: unlike :func:`ring_mode_coverage`, this
+    also counts blurry samples, so it shows early in training where the generator puts its
+    mass (``K`` for samples spread evenly over the modes' regions, 1 for a generator that
+    has collapsed onto one region).
+
+    Args:
+        samples: ``(N, d)`` points.
+        centers: ``(K, d)`` mode centres.
+        min_share: the fraction of the fair share ``N / K`` a mode needs, in ``[0, 1]``.
+    """
+    samples, centers = _points_and_centers(samples, centers)
+    min_share = check_real("min_share", min_share, minimum=0.0, maximum=1.0)
+    # (N,): the nearest centre of each sample
+    nearest = np.linalg.norm(samples[:, None, :] - centers[None], axis=-1).argmin(axis=1)
+    counts = np.bincount(nearest, minlength=len(centers))  # (K,)
+    return int((counts >= min_share * len(samples) / len(centers)).sum())

@@ -5,7 +5,8 @@
 * :class:`History`, :class:`Record` -- what a run measured.
 * :func:`warmup_cosine` -- the learning-rate schedule of the course's GPTs.
 
-Modules: ``task`` (objectives), ``config`` (settings), ``trainer`` (the loop), ``update``
+Modules: ``task`` (objectives), ``config`` (settings), ``plan`` (how long a run is, its data
+checked), ``trainer`` (the loop), ``update``
 (one update, the same on one device and on many), ``replicas`` (batch split, sums and
 counts), ``checkpointing``, ``early_stopping``, ``history``, ``schedules``.
 """

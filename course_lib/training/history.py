@@ -4,7 +4,8 @@ Every ``eval_every`` steps (and at the last step) the loop appends a :class:`Rec
 means of the training values over the steps since the previous record, and the validation
 means. Every mean is a ratio of sums, ``sum of values / number of values``, both summed over
 all batches (and replicas) it covers, so a mean over examples and a mean over tokens are both
-exact. Between records, :attr:`History.points` keeps finer means, one per compiled call.
+exact: :class:`IntervalSums` accumulates those sums and counts between two records.
+Between records, :attr:`History.points` keeps finer means, one per compiled call.
 
 A :class:`History` survives interruption: the loop saves it with every checkpoint, and a
 resumed run continues the same history.
@@ -156,3 +157,42 @@ def _decode(obj: object) -> object:
     if isinstance(obj, list):
         return [_decode(v) for v in obj]
     return obj
+
+
+@dataclass
+class IntervalSums:
+    """Sums and counts of every training value since the last record (JSON-ready)."""
+
+    sums: dict[str, list[float]] = field(default_factory=dict)
+    examples: float = 0.0
+    seconds: float = 0.0
+
+    def add(self, values: dict[str, tuple[float, float]], examples: float, seconds: float):
+        """Add one compiled call's ``{name: (sum, count)}``, examples and wall time."""
+        for name, (total, count) in values.items():
+            previous = self.sums.setdefault(name, [0.0, 0.0])
+            previous[0] += total
+            previous[1] += count
+        self.examples += examples
+        self.seconds += seconds
+
+    def means(self) -> dict[str, float]:
+        """``{name: sum / count}`` (NaN for a value with count 0)."""
+        return {name: mean_from_sum(total, count) for name, (total, count) in self.sums.items()}
+
+    def state(self) -> dict:
+        """The JSON-ready state, for a checkpoint."""
+        return {"sums": self.sums, "examples": self.examples, "seconds": self.seconds}
+
+    @classmethod
+    def from_state(cls, state: dict | None) -> IntervalSums:
+        """Inverse of :meth:`state` (``None``: empty)."""
+        if not state:
+            return cls()
+        sums = {k: [float(v[0]), float(v[1])] for k, v in state["sums"].items()}
+        return cls(sums, float(state["examples"]), float(state["seconds"]))
+
+
+def mean_from_sum(total: float, count: float) -> float:
+    """``total / count``, the mean of values reduced as (sum, count); NaN when ``count`` is 0."""
+    return total / count if count else math.nan

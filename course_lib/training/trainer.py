@@ -11,7 +11,8 @@ by one all-reduce, and every replica hands that identical gradient to the optimi
 clips it once (``clipnorm`` / ``global_clipnorm``) and applies it once to its copy of the
 weights. Sparse embedding gradients are made dense before the sum.
 
-**The run.** ``fit`` runs ``steps`` steps (or ``epochs`` passes over the data) and writes a
+**The run.** ``fit`` runs ``steps`` steps (or ``epochs`` passes over the data; the
+:class:`~course_lib.training.plan.RunPlan` of :mod:`course_lib.training.plan`) and writes a
 :class:`~course_lib.training.history.Record` every ``eval_every`` steps and at the last
 step: training means since the previous record and validation means, both computed as
 ``total sum / total count`` over batches and replicas. Around that:
@@ -34,28 +35,22 @@ import enum
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from course_lib.runtime import get_profile
-from course_lib.runtime.validation import check_int
 from course_lib.training.checkpointing import Checkpointer
 from course_lib.training.config import TrainConfig
 from course_lib.training.early_stopping import EarlyStopper
-from course_lib.training.history import History, Record, format_record
+from course_lib.training.history import History, IntervalSums, Record, format_record, mean_from_sum
+from course_lib.training.plan import RunPlan, check_dataset, check_validation_data, plan_run
 from course_lib.training.replicas import batch_size, replica_slice, sums_and_counts
 from course_lib.training.task import Batch, Task
 from course_lib.training.update import ObjectiveUpdate
 
 Callback = Callable[["Trainer", Record], None]
-
-_WRAP_HINT = (
-    "wrap arrays with course_lib.data.make_dataset(...) or "
-    "tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)"
-)
 
 
 class IntervalEnd(enum.Enum):
@@ -65,81 +60,6 @@ class IntervalEnd(enum.Enum):
     REACHED = "reached"
     #: a loss or gradient was not finite; no update from that step on was applied
     NON_FINITE = "non-finite"
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """The length of one ``fit`` call, in steps.
-
-    Attributes:
-        total_steps: the step at which the run is complete.
-        steps_per_epoch: steps in one pass over the data (``None`` if unknown).
-        eval_every: steps between records (records at multiples of it, and at the end).
-        checkpoint_every: steps between checkpoints (``None``: at every record).
-    """
-
-    total_steps: int
-    steps_per_epoch: int | None
-    eval_every: int
-    checkpoint_every: int | None
-
-    def record_end(self, step: int) -> int:
-        """The step of the next record after ``step``."""
-        following = (step // self.eval_every + 1) * self.eval_every
-        return min(following, self.total_steps)
-
-    def epoch(self, step: int) -> float | None:
-        """Passes over the data after ``step`` steps."""
-        if self.steps_per_epoch is None:
-            return None
-        return step / self.steps_per_epoch
-
-
-@dataclass
-class IntervalSums:
-    """Sums and counts of every training value since the last record (JSON-ready)."""
-
-    sums: dict[str, list[float]] = field(default_factory=dict)
-    examples: float = 0.0
-    seconds: float = 0.0
-
-    def add(self, values: dict[str, tuple[float, float]], examples: float, seconds: float):
-        """Add one compiled call's ``{name: (sum, count)}``, examples and wall time."""
-        for name, (total, count) in values.items():
-            previous = self.sums.setdefault(name, [0.0, 0.0])
-            previous[0] += total
-            previous[1] += count
-        self.examples += examples
-        self.seconds += seconds
-
-    def means(self) -> dict[str, float]:
-        """``{name: sum / count}`` (NaN for a value with count 0)."""
-        return {name: _ratio(total, count) for name, (total, count) in self.sums.items()}
-
-    def state(self) -> dict:
-        """The JSON-ready state, for a checkpoint."""
-        return {"sums": self.sums, "examples": self.examples, "seconds": self.seconds}
-
-    @classmethod
-    def from_state(cls, state: dict | None) -> IntervalSums:
-        """Inverse of :meth:`state` (``None``: empty)."""
-        if not state:
-            return cls()
-        sums = {k: [float(v[0]), float(v[1])] for k, v in state["sums"].items()}
-        return cls(sums, float(state["examples"]), float(state["seconds"]))
-
-
-def _ratio(total: float, count: float) -> float:
-    return total / count if count else math.nan
-
-
-def check_dataset(name: str, data: object) -> tf.data.Dataset:
-    """``data`` if it is a ``tf.data.Dataset``; else a ``TypeError`` saying how to make one."""
-    if not isinstance(data, tf.data.Dataset):
-        raise TypeError(
-            f"{name} must be a tf.data.Dataset of batches, got {type(data).__name__}: {_WRAP_HINT}"
-        )
-    return data
 
 
 class Trainer:
@@ -304,9 +224,9 @@ class Trainer:
         """
         check_dataset("train", train)
         if val is not None:
-            self._check_val(val)
+            check_validation_data(val)
         callbacks = self._check_callbacks(callbacks)
-        plan = self._plan(train, steps, epochs)
+        plan = plan_run(self.config, train, steps, epochs)
         rule = self.config.early_stopping
         if rule is not None and rule.split == "val" and val is None:
             raise ValueError(
@@ -352,17 +272,6 @@ class Trainer:
 
     # ----------------------------------------------------------------- checks and plan
     @staticmethod
-    def _check_val(val: object) -> None:
-        check_dataset("val", val)
-        cardinality = int(val.cardinality().numpy())
-        if cardinality == 0:
-            raise ValueError("val is empty: the validation dataset yields no batch")
-        if cardinality == tf.data.INFINITE_CARDINALITY:
-            raise ValueError(
-                "val repeats forever: pass one pass of the validation data (no .repeat())"
-            )
-
-    @staticmethod
     def _check_callbacks(callbacks: Sequence[Callback]) -> list[Callback]:
         if callable(callbacks) or isinstance(callbacks, (str, bytes)):
             raise TypeError("callbacks must be a list of functions, e.g. callbacks=[my_callback]")
@@ -374,49 +283,6 @@ class Trainer:
                     f"{type(callback).__name__}"
                 )
         return callbacks
-
-    def _plan(self, train: tf.data.Dataset, steps: int | None, epochs: int | None) -> RunPlan:
-        cfg = self.config
-        if steps is not None and epochs is not None:
-            raise ValueError(
-                f"fit() got both steps={steps} and epochs={epochs}: give one (steps counts "
-                "optimizer updates, epochs counts passes over the data)"
-            )
-        if steps is not None:
-            steps = check_int("steps", steps, minimum=1)
-        elif epochs is not None:
-            epochs = check_int("epochs", epochs, minimum=1)
-        else:
-            steps = cfg.steps
-            epochs = cfg.epochs
-            if steps is None and epochs is None:
-                epochs = 1
-        cardinality = int(train.cardinality().numpy())
-        if cardinality == 0:
-            raise ValueError(
-                "train is empty: the training dataset yields no batch (cardinality 0). Check "
-                "the arrays it was made from, and that batch(..., drop_remainder=True) is not "
-                "dropping the only, incomplete batch."
-            )
-        steps_per_epoch = cfg.steps_per_epoch or (cardinality if cardinality > 0 else None)
-        if epochs is not None:
-            if steps_per_epoch is None:
-                why = (
-                    "repeats forever"
-                    if cardinality == tf.data.INFINITE_CARDINALITY
-                    else "has no known length (it is filtered, or read from a generator or files)"
-                )
-                raise ValueError(
-                    f"Counting epochs needs the number of batches in one pass, but the training "
-                    f"data {why}: set TrainConfig.steps_per_epoch, or give steps= instead of "
-                    "epochs="
-                )
-            total = epochs * steps_per_epoch
-            eval_every = cfg.eval_every or steps_per_epoch
-        else:
-            total = steps
-            eval_every = cfg.eval_every or steps
-        return RunPlan(total, steps_per_epoch, eval_every, cfg.checkpoint_every)
 
     # ----------------------------------------------------------------- state
     def _bind(self, train: tf.data.Dataset) -> None:
@@ -521,7 +387,7 @@ class Trainer:
             floats = {k: (float(v[0]), float(v[1])) for k, v in values.items()}
             self._interval.add(floats, float(examples), seconds)
             step = self._current_step()
-            means = {k: _ratio(total, count) for k, (total, count) in floats.items()}
+            means = {k: mean_from_sum(total, count) for k, (total, count) in floats.items()}
             self.history.points.append((step, means))
             if bar is not None:
                 bar.update(step - start, values=list(means.items()))

@@ -1,5 +1,6 @@
-"""Tests of course_lib.gan.evaluation: the Fréchet distance, the classifier Inception score, and the
-MNIST classifier whose features and predictions they use."""
+"""Tests of course_lib.gan.sample_quality (the Fréchet distance, the classifier Inception score,
+the real-vs-real baseline) and of course_lib.gan.classifier, the MNIST classifier whose
+features and predictions they use (one module, so the classifier is trained once)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,22 @@ import numpy as np
 import pytest
 
 from course_lib.data import load_mnist
-from course_lib.gan import evaluation as metrics
-from course_lib.gan.evaluation import (
+from course_lib.gan import classifier as classifier_module
+from course_lib.gan.classifier import (
     build_classifier,
     class_probabilities,
     classifier_accuracy,
+    features,
+    train_classifier,
+)
+from course_lib.gan.sample_quality import (
     classifier_inception_score,
     digit_scores,
     feature_statistics,
-    features,
     frechet_classifier_distance,
     frechet_distance,
     real_vs_real_baseline,
     sqrtm_psd,
-    train_classifier,
 )
 
 
@@ -211,7 +214,7 @@ def test_cached_classifier_is_loaded_without_training_and_data_changes_the_key(
         raise AssertionError("trained again although the weights were cached")
 
     with monkeypatch.context() as patch:
-        patch.setattr(metrics.Trainer, "fit", no_training)
+        patch.setattr(classifier_module.Trainer, "fit", no_training)
         again = train_classifier(
             mnist.x_train, mnist.y_train, epochs=2, seed=0, cache_dir=cache_dir
         )
