@@ -531,22 +531,29 @@ def test_seeded_toy_gan_covers_at_least_6_of_8_ring_modes_after_a_short_cpu_run(
 
 
 def test_train_ring_gan_equals_the_same_run_built_by_hand():
-    # The recipe of chapter 05's "remedy 1", shortened: 100 steps, a snapshot every 50.
-    run = train_ring_gan(steps=100, learning_rate=2e-3, beta_1=0.5, cosine_decay=True, every=50)
-    assert [step for step, _ in run.snapshots] == [50, 100]
+    # The recipe of chapter 05's "remedy 1", shortened to 20 steps (a snapshot every 10): long
+    # enough that a different recipe ends far apart, short enough that the GAN's chaotic
+    # dynamics do not amplify float round-off (after 100 steps one run in the full suite
+    # once ended more than 1e-5 apart).
+    run = train_ring_gan(steps=20, learning_rate=2e-3, beta_1=0.5, cosine_decay=True, every=10)
+    assert [step for step, _ in run.snapshots] == [10, 20]
     assert all(samples.shape == (1000, 2) for _, samples in run.snapshots)
     assert run.seconds > 0
 
-    keras.utils.set_random_seed(0)
-    x, _ = ring_of_gaussians(10_000, seed=0)
-    ds = make_dataset(x, batch_size=256, seed=0, repeat=True, drop_remainder=True)
-    gan = GAN(GANConfig(kind="mlp", hidden=(128, 128), latent_dim=8), seed=0)
-    task = make_task(gan, adam(2e-3, steps=100), adam(2e-3, steps=100))
-    config = TrainConfig(steps=100, steps_per_execution=50, progress="none")
-    Trainer(task, config).fit(ds)
-    np.testing.assert_allclose(
-        run.snapshots[-1][1], gan.generate(1000, seed=123).numpy(), rtol=1e-5, atol=1e-5
-    )
+    def by_hand(beta_1: float) -> np.ndarray:
+        keras.utils.set_random_seed(0)
+        x, _ = ring_of_gaussians(10_000, seed=0)
+        ds = make_dataset(x, batch_size=256, seed=0, repeat=True, drop_remainder=True)
+        gan = GAN(GANConfig(kind="mlp", hidden=(128, 128), latent_dim=8), seed=0)
+        optimizers = [adam(2e-3, steps=20, beta_1=beta_1) for _ in range(2)]
+        task = make_task(gan, *optimizers)
+        config = TrainConfig(steps=20, steps_per_execution=10, progress="none")
+        Trainer(task, config).fit(ds)
+        return gan.generate(1000, seed=123).numpy()
+
+    np.testing.assert_allclose(run.snapshots[-1][1], by_hand(0.5), rtol=1e-5, atol=1e-5)
+    # the comparison can fail: the same run with beta_1 = 0.9 ends clearly elsewhere
+    assert np.abs(run.snapshots[-1][1] - by_hand(0.9)).max() > 1e-3
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from course_lib.runtime.paths import chapter_notebooks
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -19,7 +21,7 @@ def load_checker():
 
 def test_chapter_notebooks_have_no_outputs_or_execution_counts():
     checker = load_checker()
-    notebooks = sorted((ROOT / "chapters").rglob("*.ipynb"))
+    notebooks = chapter_notebooks(ROOT / "chapters")
     dirty = {str(p.relative_to(ROOT)): checker.dirty_cells(p) for p in notebooks}
     assert not {p: c for p, c in dirty.items() if c}
 
@@ -39,7 +41,7 @@ def test_every_output_checked_cell_has_a_recorded_reference_output():
     import json
 
     missing = []
-    for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
+    for path in chapter_notebooks(ROOT / "chapters"):
         for i, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
             source = "".join(cell.get("source", ""))
             tagged = cell["cell_type"] == "code" and source.lstrip().startswith(

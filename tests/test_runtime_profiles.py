@@ -78,3 +78,14 @@ def test_run_dir_fresh_empties_the_folder_and_resume_keeps_it(monkeypatch, tmp_p
         get_paths().run_dir("demo")  # the caller must say whether the run resumes
     with pytest.raises(TypeError, match="fresh must be True or False"):
         get_paths().run_dir("demo", fresh="yes")
+
+
+def test_chapter_notebooks_are_sorted_and_skip_jupyterlab_checkpoint_copies(tmp_path):
+    from course_lib.runtime.paths import chapter_notebooks
+
+    for rel in ("b/2.ipynb", "a/1.ipynb", "a/.ipynb_checkpoints/1-checkpoint.ipynb", "a/x.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}")
+    found = [p.relative_to(tmp_path).as_posix() for p in chapter_notebooks(tmp_path)]
+    assert found == ["a/1.ipynb", "b/2.ipynb"]
+    assert len(chapter_notebooks(get_paths().root / "chapters")) >= 14

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import sacrebleu
 
+from course_lib.runtime.paths import chapter_notebooks
 from course_lib.text.metrics import (
     bits_per_token,
     bleu_by_hand,
@@ -185,7 +186,7 @@ def test_split_markdown_cuts_at_headings_and_keeps_the_heading():
 def test_course_passages_cover_the_readme_and_every_chapter_notebook():
     passages = course_passages(ROOT)
     sources = {p.source for p in passages}
-    notebooks = {p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").rglob("*.ipynb")}
+    notebooks = {p.relative_to(ROOT).as_posix() for p in chapter_notebooks(ROOT / "chapters")}
     assert "README.md" in sources and notebooks <= sources
     assert all(
         len(words(p.text)) <= 2 * 250 for p in passages

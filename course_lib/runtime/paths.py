@@ -55,3 +55,15 @@ def get_paths() -> Paths:
     data = Path(os.environ.get("COURSE_DATA_DIR", root / "data")).expanduser()
     runs = Path(os.environ.get("COURSE_RUNS_DIR", root / "runs")).expanduser()
     return Paths(root=root, data=data, runs=runs)
+
+
+def chapter_notebooks(chapters: str | Path) -> list[Path]:
+    """The chapter notebooks under ``chapters``, sorted, without JupyterLab's autosaved copies.
+
+    JupyterLab keeps a copy of every notebook it opens in ``.ipynb_checkpoints/`` beside it,
+    outputs included; those copies are not part of the course.
+    """
+    folder = Path(chapters)
+    return sorted(
+        path for path in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in path.parts
+    )

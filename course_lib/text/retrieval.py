@@ -52,6 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
+from course_lib.runtime.paths import chapter_notebooks
 from course_lib.runtime.validation import check_int, check_real
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -147,9 +148,7 @@ def course_passages(root: str | Path, max_words: int = 250) -> list[Passage]:
         if (root / "README.md").is_file()
         else []
     )
-    for path in sorted(chapters.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
+    for path in chapter_notebooks(chapters):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         markdown = "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
         passages += split_markdown(markdown, path.relative_to(root).as_posix(), max_words)
