@@ -21,6 +21,7 @@ LAYERS = {
     "hardware": 1,
     "text": 1,
     "ngram": 1,
+    "grading": 1,
     "vae": 2,
     "gan": 2,
     "gpt": 2,
