@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -32,10 +34,62 @@ def coordinate_decoder(z: np.ndarray) -> np.ndarray:
 
 
 def test_widgets_are_off_in_the_ci_profile_and_outside_a_kernel(monkeypatch):
+    monkeypatch.delenv("COURSE_WIDGETS", raising=False)
     monkeypatch.setenv("COURSE_PROFILE", "ci")
     assert not widgets_enabled()
     monkeypatch.setenv("COURSE_PROFILE", "student")
     assert not widgets_enabled()  # pytest is no Jupyter kernel
+
+
+def fake_shell(monkeypatch, *, kernel: bool) -> None:
+    """Make IPython's get_ipython() return a shell with (Jupyter) or without (terminal) a kernel."""
+    import IPython
+
+    shell = SimpleNamespace(kernel=object()) if kernel else SimpleNamespace()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+
+
+@pytest.mark.parametrize(
+    "switch, profile, expected",
+    [
+        (None, "student", True),  # unset: the default rule
+        (None, "ci", False),
+        ("", "student", True),
+        ("auto", "student", True),
+        (" AUTO ", "ci", False),
+        ("1", "ci", True),  # forced on, even in ci
+        ("1", "student", True),
+        ("0", "student", False),  # forced off
+        ("0", "ci", False),
+    ],
+)
+def test_course_widgets_switch_in_a_kernel(monkeypatch, switch, profile, expected):
+    fake_shell(monkeypatch, kernel=True)
+    monkeypatch.setenv("COURSE_PROFILE", profile)
+    if switch is None:
+        monkeypatch.delenv("COURSE_WIDGETS", raising=False)
+    else:
+        monkeypatch.setenv("COURSE_WIDGETS", switch)
+    assert widgets_enabled() is expected
+
+
+@pytest.mark.parametrize("switch", ["1", "auto", ""])
+def test_widgets_stay_off_outside_a_kernel_whatever_the_switch(monkeypatch, switch):
+    monkeypatch.setenv("COURSE_PROFILE", "student")
+    monkeypatch.setenv("COURSE_WIDGETS", switch)
+    fake_shell(monkeypatch, kernel=False)  # a terminal IPython shell
+    assert widgets_enabled() is False
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # a plain script
+    assert widgets_enabled() is False
+
+
+@pytest.mark.parametrize("switch", ["yes", "true", "2", "on"])
+def test_an_unknown_course_widgets_value_names_the_valid_ones(monkeypatch, switch):
+    monkeypatch.setenv("COURSE_WIDGETS", switch)
+    with pytest.raises(ValueError, match=r"COURSE_WIDGETS=.* use 1 .*0 .*auto"):
+        widgets_enabled()
 
 
 def test_latent_grid_puts_positive_z1_at_the_top_and_negative_z0_at_the_left():

@@ -7,6 +7,17 @@ tests. Every interactive panel of the course is therefore built by one function,
 shows the controls with ``render``'s live output, or calls ``render`` once with fixed values
 and shows that. Decide with :func:`widgets_enabled`; force either way with ``interactive``.
 
+The environment variable ``COURSE_WIDGETS`` switches widgets for a whole session:
+
+* ``1``: widgets on in every profile, ``ci`` included (still only inside a Jupyter kernel,
+  where a front end can show them); e.g. to try the explorers quickly, or to test them in
+  a browser;
+* ``0``: widgets off everywhere (static results), e.g. for an HTML copy built with
+  ``jupyter nbconvert --execute``;
+* unset, empty or ``auto``: on inside a Jupyter kernel, except in the ``ci`` profile.
+
+Any other value raises a :class:`ValueError` naming the valid ones.
+
 Controls are described by small dataclasses (:class:`Slider`, :class:`IntSlider`,
 :class:`Choice`, :class:`Text`, :class:`Number`), so a notebook never imports ``ipywidgets``
 itself and nothing imports it when widgets are off.
@@ -31,16 +42,40 @@ DecodeFn = Callable[
 ]  # z (n, latent_dim) -> images (n, 28, 28[, 1]) in [0, 1]
 
 
+WIDGETS_ENV = "COURSE_WIDGETS"
+_WIDGET_MODES: dict[str, bool | None] = {"1": True, "0": False, "auto": None, "": None}
+
+
 def widgets_enabled() -> bool:
-    """True in a Jupyter kernel outside the ``ci`` profile (and unless ``COURSE_WIDGETS=0``)."""
-    if os.environ.get("COURSE_WIDGETS", "").strip() == "0" or get_profile().name == "ci":
+    """Whether :func:`panel` and the explorers show live widgets, by ``COURSE_WIDGETS``.
+
+    ``COURSE_WIDGETS=1`` forces widgets on in any profile and ``0`` forces them off;
+    unset, empty or ``auto`` gives the default rule: on outside the ``ci`` profile. Widgets
+    are never on outside a Jupyter kernel (a script, ``pytest``, a plain IPython shell):
+    nothing there could show them.
+
+    Raises:
+        ValueError: ``COURSE_WIDGETS`` is set to anything else (the message names the valid
+            values).
+    """
+    raw = os.environ.get(WIDGETS_ENV, "")
+    value = raw.strip().lower()
+    if value not in _WIDGET_MODES:
+        raise ValueError(
+            f"{WIDGETS_ENV}={raw!r} is not a valid value: use 1 (widgets on in any profile), "
+            "0 (widgets off) or auto / unset (on in a Jupyter kernel outside the ci profile)"
+        )
+    forced = _WIDGET_MODES[value]
+    if forced is False:
         return False
     try:
         from IPython import get_ipython
     except ImportError:
         return False
     shell = get_ipython()
-    return shell is not None and hasattr(shell, "kernel")
+    if shell is None or not hasattr(shell, "kernel"):
+        return False
+    return forced is True or get_profile().name != "ci"
 
 
 @dataclass(frozen=True)
