@@ -27,6 +27,9 @@ LAYERS = {
     "gpt": 2,
     "compression": 2,
     "viz": 2,
+    "classroom": 1,
+    "book": 2,
+    "cli": 3,
 }
 TOP = {"course_lib", "__main__"}
 
