@@ -42,9 +42,20 @@ def read(path: Path) -> nbformat.NotebookNode:
 def leaks(nb_source: nbformat.NotebookNode, released: nbformat.NotebookNode) -> list[str]:
     """Solution / hidden-test lines of the source found in the released notebook's cells."""
     text = "\n".join(cell.source for cell in released.cells)
-    lines = [line for line in student.solution_lines(nb_source) if len(line) > 12]
+    # lines that occur only in solutions and hidden tests, not elsewhere in the notebook
+    elsewhere = {
+        line.strip()
+        for cell in student.student_copy(nb_source).cells
+        for line in cell.source.splitlines()
+    }
+    lines = [
+        line
+        for line in student.solution_lines(nb_source)
+        if len(line) > 12 and line not in elsewhere and not line.startswith("#")
+    ]
+    released_lines = {line.strip() for line in text.splitlines()}
     markers = [m for m in ex.MARKER_TEXTS if m in text]
-    return markers + [line for line in lines if line in text]
+    return markers + [line for line in lines if line in released_lines]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))

@@ -44,6 +44,7 @@ from course_lib.classroom.exercises import (
     total_points,
 )
 from course_lib.classroom.student import student_copy
+from course_lib.runtime.paths import get_paths
 from course_lib.runtime.profiles import PROFILES
 
 INSTALL_HINT = "install the instructor tools: pip install -e '.[instructor]'"
@@ -183,6 +184,9 @@ def release(
                     root / "release" / assignment / path.name,
                 )
             )
+    errata = get_paths().root / "chapters" / "errata.md"
+    if errata.exists():  # the notebooks link ../errata.md
+        shutil.copyfile(errata, root / "release" / "errata.md")
     if use_nbgrader:
         _write_config_file(root, timeout)
     return released
