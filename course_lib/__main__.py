@@ -1,8 +1,8 @@
-"""``python -m course_lib <command>``: see :mod:`course_lib.runtime.cli`."""
+"""``python -m course_lib <command>``: see :mod:`course_lib.cli`."""
 
 import sys
 
-from course_lib.runtime.cli import main
+from course_lib.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,17 +24,21 @@ def requirement_name(spec: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-def third_party_imports(folder: Path) -> set[str]:
-    """Top-level names of modules imported anywhere under ``folder`` that are not the
-    standard library or the course itself."""
+def third_party_imports_of(path: Path) -> set[str]:
+    """Top-level names of modules ``path`` imports (anywhere in it) that are not the standard
+    library or the course itself."""
     names = set()
-    for path in folder.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                names.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names.add(node.module.split(".")[0])
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
     return {n for n in names if n not in sys.stdlib_module_names and n != "course_lib"}
+
+
+def third_party_imports(folder: Path) -> set[str]:
+    """:func:`third_party_imports_of` every module under ``folder``."""
+    return set().union(*(third_party_imports_of(p) for p in folder.rglob("*.py")))
 
 
 def test_requirements_txt_installs_the_package_with_its_extras_and_lists_nothing_else():
@@ -48,17 +52,37 @@ def test_requirements_txt_installs_the_package_with_its_extras_and_lists_nothing
     assert {"notebooks", "test"} <= set(extras)
 
 
+# Packages whose code may import an optional extra's dependencies (inside the functions that
+# need them, with a message naming the extra when it is missing).
+EXTRA_OF_PACKAGE = {"classroom": "instructor", "book": "build"}
+
+
 def test_every_package_the_library_imports_is_a_declared_dependency():
-    declared = {requirement_name(s) for s in PYPROJECT["project"]["dependencies"]}
+    project = PYPROJECT["project"]
+    core = {requirement_name(s) for s in project["dependencies"]}
     distributions = packages_distributions()
     missing = {}
-    for module in sorted(third_party_imports(ROOT / "course_lib")):
-        dists = {requirement_name(d) for d in distributions.get(module, [module])}
-        if module == "IPython":  # comes with ipywidgets, which the library declares
-            dists |= {"ipywidgets"}
-        if not dists & declared:
-            missing[module] = sorted(dists)
-    assert not missing, f"imported by course_lib but not in [project].dependencies: {missing}"
+    for folder in [*sorted(p for p in (ROOT / "course_lib").iterdir() if p.is_dir()), None]:
+        if folder is None:  # the top-level modules
+            modules = set().union(
+                *(third_party_imports_of(p) for p in (ROOT / "course_lib").glob("*.py"))
+            )
+            extra = None
+        elif folder.name.startswith("__"):
+            continue
+        else:
+            modules = third_party_imports(folder)
+            extra = EXTRA_OF_PACKAGE.get(folder.name)
+        declared = core | {
+            requirement_name(s) for s in project["optional-dependencies"].get(extra, [])
+        }
+        for module in sorted(modules):
+            dists = {requirement_name(d) for d in distributions.get(module, [module])}
+            if module == "IPython":  # comes with ipywidgets, which the library declares
+                dists |= {"ipywidgets"}
+            if not dists & declared:
+                missing[module] = sorted(dists)
+    assert not missing, f"imported by course_lib but not declared: {missing}"
 
 
 def test_the_test_tools_are_declared_in_the_test_extra():

@@ -4,7 +4,7 @@
 * :mod:`~course_lib.runtime.seeding` -- one call seeds Python, NumPy, TensorFlow and Keras.
 * :mod:`~course_lib.runtime.paths` -- the repository, its data and its training runs.
 * :mod:`~course_lib.runtime.devices` -- accelerators, the ``tf.distribute`` strategy, precision.
-* :mod:`~course_lib.runtime.cli` -- ``python -m course_lib doctor | profiles``.
+* :mod:`~course_lib.runtime.cli` -- the ``doctor`` and ``profiles`` commands.
 
 The first three are re-exported here; importing this package does not import TensorFlow.
 """
