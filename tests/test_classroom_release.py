@@ -176,12 +176,14 @@ def test_grading_instructor_full_untouched_zero_pasted_back_full(tmp_path, path)
         if "-answer" not in str(cell[1]) and "-checks" not in str(cell[1])
     ]
     assert bad == [], f"cells outside the exercises failed in the student copy: {bad}"
-    assert (
-        len(
-            errored_cells(read(course / "autograded" / "instructor" / path.parent.name / path.name))
-        )
-        == 0
-    )
+    instructor = read(course / "autograded" / "instructor" / path.parent.name / path.name)
+    assert errored_cells(instructor) == []
+    # every answer and checks cell within nbgrader's default 30 s per cell, in `ci`
+    seconds = nbgrader_course.exercise_cell_seconds(instructor)
+    assert len(seconds) == sum(len(e.answers) + 1 for e in ex.find_exercises(source)), seconds
+    slow = {k: v for k, v in seconds.items() if v > nbgrader_course.EXERCISE_CELL_LIMIT}
+    assert slow == {}, f"exercise cells slower than 30 s: {slow}"
+    print(f"{path.stem}: slowest exercise cell {max(seconds.values()):.2f} s")
 
 
 @needs_nbgrader

@@ -147,7 +147,7 @@ def add_grade_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout",
         type=int,
         default=nbgrader_course.DEFAULT_TIMEOUT,
-        help="seconds per cell (default: nbgrader's 30)",
+        help=f"seconds per cell (default {nbgrader_course.DEFAULT_TIMEOUT}; nbgrader's own is 30)",
     )
 
 

@@ -48,7 +48,12 @@ from course_lib.runtime.paths import get_paths
 from course_lib.runtime.profiles import PROFILES
 
 INSTALL_HINT = "install the instructor tools: pip install -e '.[instructor]'"
-DEFAULT_TIMEOUT = 30  # seconds per cell: nbgrader's own default
+# Seconds per cell when grading. nbgrader's default is 30 s, which every exercise's answer and
+# checks meet by far in the `ci` profile (tests/test_classroom_release.py measures them); but
+# a chapter's training cells take up to about 20 s in `ci` on an idle 2-core machine and more
+# on a loaded grading server, and a timed-out training cell would fail every later cell.
+DEFAULT_TIMEOUT = 120
+EXERCISE_CELL_LIMIT = 30.0  # seconds: what one answer or checks cell may take in `ci`
 
 
 @dataclass(frozen=True)
@@ -274,6 +279,28 @@ def grade(
                         for g in sorted(submitted.grades, key=lambda g: _exercise_order(g.name))
                     )
     return scores
+
+
+def exercise_cell_seconds(nb: nbformat.NotebookNode) -> dict[str, float]:
+    """``{grade_id: seconds}`` of every executed answer and checks cell of ``nb``.
+
+    From the timestamps the kernel client records in each cell's ``metadata.execution``
+    (``iopub.execute_input`` to ``shell.execute_reply``), as in an autograded notebook.
+    """
+    from datetime import datetime
+
+    seconds = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        times = cell.metadata.get("execution", {})
+        if grade_id.split("-")[-1] in {"answer", "checks"} or "-answer-" in grade_id:
+            start, end = times.get("iopub.execute_input"), times.get("shell.execute_reply")
+            if start and end:
+                seconds[grade_id] = (
+                    datetime.fromisoformat(end.replace("Z", "+00:00"))
+                    - datetime.fromisoformat(start.replace("Z", "+00:00"))
+                ).total_seconds()
+    return seconds
 
 
 def drop_duplicate_ids(nb: nbformat.NotebookNode) -> list[str]:
