@@ -68,6 +68,15 @@ def test_every_notebook_has_two_tagged_exercises_with_points(path):
     assert all(e.points >= 1 for e in found)
 
 
+def test_readme_table_of_exercises_matches_the_notebooks():
+    sys.path.insert(0, str(ROOT / "tools"))
+    from tag_exercises import exercise_table
+
+    assert exercise_table(NOTEBOOKS) in (ROOT / "README.md").read_text(encoding="utf-8"), (
+        "the README's table of exercises is stale: paste `python tools/tag_exercises.py --table`"
+    )
+
+
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     """Every chapter released twice: by nbgrader (if installed) and by the course's own code."""

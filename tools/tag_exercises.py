@@ -26,12 +26,37 @@ from course_lib.classroom.exercises import (
 from course_lib.runtime.paths import chapter_notebooks, get_paths
 
 
+def exercise_table(paths: list[Path]) -> str:
+    """The README's markdown table: per notebook, its exercises, points and titles; a total."""
+    lines = [
+        "| notebook | exercises | points | the exercises (points) |",
+        "| --- | --- | --- | --- |",
+    ]
+    count = points = 0
+    for path in paths:
+        exercises = find_exercises(nbformat.read(path, as_version=4), str(path))
+        titles = "; ".join(f"{e.number}. {e.title} ({e.points})" for e in exercises)
+        total = total_points(exercises)
+        lines.append(
+            f"| `{path.parent.name}/{path.stem}` | {len(exercises)} | {total} | {titles} |"
+        )
+        count, points = count + len(exercises), points + total
+    lines.append(f"| all notebooks | {count} | {points} | |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only verify; change nothing")
+    parser.add_argument(
+        "--table", action="store_true", help="print the README's table of exercises and stop"
+    )
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
     paths = args.notebooks or chapter_notebooks(get_paths().root / "chapters")
+    if args.table:
+        print(exercise_table(paths))
+        return 0
     failed = 0
     for path in paths:
         nb = nbformat.read(path, as_version=4)

@@ -10,7 +10,7 @@ question::
     # END SOLUTION        (raw)  is what otter replaces with ``...`` for students)
     # BEGIN TESTS         (raw)
     visible test cell     (code)
-    hidden test cell      (code whose first line is ``# HIDDEN``)
+    hidden test cell      (code whose first line is ``# HIDDEN``: the whole checks cell)
     # END TESTS           (raw)
     # END QUESTION        (raw)
 
@@ -43,16 +43,19 @@ def _raw(text: str) -> nbformat.NotebookNode:
 
 
 def split_checks(source: str) -> tuple[str, str]:
-    """The visible and the hidden part of a checks cell's ``source`` (markers dropped)."""
-    visible, hidden, inside = [], [], False
+    """The student's view of a checks cell's ``source`` (without the hidden-tests block) and
+    the whole cell in its order (the hidden block included), both without the markers."""
+    visible, whole, inside = [], [], False
     for line in source.splitlines():
         if BEGIN_HIDDEN in line:
             inside = True
         elif END_HIDDEN in line:
             inside = False
         else:
-            (hidden if inside else visible).append(line)
-    return "\n".join(visible).strip("\n"), "\n".join(hidden).strip("\n")
+            whole.append(line)
+            if not inside:
+                visible.append(line)
+    return "\n".join(visible).strip("\n"), "\n".join(whole).strip("\n")
 
 
 def _test_cell(code: str, *, hidden: bool, first_line: str) -> nbformat.NotebookNode:
@@ -108,11 +111,11 @@ def otter_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> nbforma
             answer.outputs, answer.execution_count = [], None
             out.cells.append(answer)
         out.cells.append(_raw("# END SOLUTION"))
-        visible, hidden = split_checks(nb.cells[exercise.checks].source)
+        visible, whole = split_checks(nb.cells[exercise.checks].source)
         first_line = f"# Checks for exercise {exercise.number}"
         out.cells.append(_raw("# BEGIN TESTS"))
         out.cells.append(_test_cell(visible, hidden=False, first_line=first_line))
-        out.cells.append(_test_cell(visible + "\n" + hidden, hidden=True, first_line=first_line))
+        out.cells.append(_test_cell(whole, hidden=True, first_line=first_line))
         out.cells.append(_raw("# END TESTS"))
         out.cells.append(_raw("# END QUESTION"))
         index = exercise.checks + 1
