@@ -18,7 +18,7 @@ import pytest
 
 from course_lib.classroom import exercises as ex
 from course_lib.classroom import nbgrader_course, student
-from course_lib.classroom.otter import otter_notebook
+from course_lib.classroom.otter import export_and_assign
 from course_lib.runtime.paths import chapter_notebooks, get_paths
 
 ROOT = get_paths().root
@@ -254,22 +254,7 @@ def test_grade_names_an_unknown_notebook(tmp_path):
 )
 def test_otter_export_passes_otter_assign(tmp_path):
     path = FAST[0]
-    master = tmp_path / path.name
-    nbformat.write(otter_notebook(read(path), path.stem), master)
-    env = {
-        **os.environ,
-        "COURSE_PROFILE": "ci",
-        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "otter", "assign", master.name, "dist"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = export_and_assign(path, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     student_nb = read(tmp_path / "dist" / "student" / path.name)
     assert leaks(read(path), student_nb) == []

@@ -10,15 +10,12 @@ autogrades submitted notebooks with nbgrader and writes one row per student and 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import nbformat
-
 from course_lib.classroom import nbgrader_course
-from course_lib.classroom.otter import otter_notebook
+from course_lib.classroom.otter import export_and_assign
 from course_lib.runtime.paths import chapter_notebooks, get_paths
 
 
@@ -99,38 +96,18 @@ def _release_otter(notebooks: list[Path], out: Path, start: float) -> int:
     out = Path(out).resolve()
     for path in notebooks:
         folder = out / path.parent.name / path.stem
-        folder.mkdir(parents=True, exist_ok=True)
-        master = folder / path.name
-        nbformat.write(otter_notebook(nbformat.read(path, as_version=4), path.stem), master)
-        dist = folder / "dist"
-        env = {**_env_with_bin(), "COURSE_PROFILE": "ci", "COURSE_WIDGETS": "0"}
-        result = subprocess.run(
-            [sys.executable, "-m", "otter", "assign", master.name, "dist"],
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = export_and_assign(path, folder)
         if result.returncode != 0:
             print(
                 f"otter assign failed for {path}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
             )
             return 1
         print(
-            f"{path.parent.name}/{path.stem}: otter assign passed; student copy in {dist}/student"
+            f"{path.parent.name}/{path.stem}: otter assign passed; "
+            f"student copy in {folder / 'dist' / 'student'}"
         )
     print(f"{len(notebooks)} notebooks exported for otter in {time.perf_counter() - start:.1f} s")
     return 0
-
-
-def _env_with_bin() -> dict[str, str]:
-    import os
-
-    return {
-        **os.environ,
-        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
-    }
 
 
 def add_grade_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,7 +26,11 @@ in nbgrader. A question is all-or-nothing, as a graded cell is in nbgrader.
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import nbformat
 
@@ -120,3 +124,35 @@ def otter_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> nbforma
         out.cells.append(_raw("# END QUESTION"))
         index = exercise.checks + 1
     return out
+
+
+def export_and_assign(
+    notebook: Path, folder: Path, *, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """Write ``notebook``'s otter master notebook into ``folder`` and run ``otter assign`` on it.
+
+    ``otter assign`` executes the solutions (in the ``ci`` profile, widgets off), fails unless
+    every test passes, and writes ``folder/dist/student/`` (the student notebook) and
+    ``folder/dist/autograder/`` (Gradescope's zip). The environment's ``bin`` goes first on
+    ``PATH``, so that otter finds the tools of the Python running this. Returns the finished
+    process; its ``returncode`` is 0 on success.
+    """
+    notebook, folder = Path(notebook), Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    master = folder / notebook.name
+    nbformat.write(otter_notebook(nbformat.read(notebook, as_version=4), notebook.stem), master)
+    env = {
+        **os.environ,
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        "COURSE_PROFILE": "ci",
+        "COURSE_WIDGETS": "0",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "otter", "assign", master.name, "dist"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
