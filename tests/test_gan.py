@@ -540,20 +540,19 @@ def test_train_ring_gan_equals_the_same_run_built_by_hand():
     assert all(samples.shape == (1000, 2) for _, samples in run.snapshots)
     assert run.seconds > 0
 
-    def by_hand(beta_1: float) -> np.ndarray:
-        keras.utils.set_random_seed(0)
-        x, _ = ring_of_gaussians(10_000, seed=0)
-        ds = make_dataset(x, batch_size=256, seed=0, repeat=True, drop_remainder=True)
-        gan = GAN(GANConfig(kind="mlp", hidden=(128, 128), latent_dim=8), seed=0)
-        optimizers = [adam(2e-3, steps=20, beta_1=beta_1) for _ in range(2)]
-        task = make_task(gan, *optimizers)
-        config = TrainConfig(steps=20, steps_per_execution=10, progress="none")
-        Trainer(task, config).fit(ds)
-        return gan.generate(1000, seed=123).numpy()
+    keras.utils.set_random_seed(0)
+    x, _ = ring_of_gaussians(10_000, seed=0)
+    ds = make_dataset(x, batch_size=256, seed=0, repeat=True, drop_remainder=True)
+    gan = GAN(GANConfig(kind="mlp", hidden=(128, 128), latent_dim=8), seed=0)
+    optimizers = [adam(2e-3, steps=20, beta_1=0.5) for _ in range(2)]
+    config = TrainConfig(steps=20, steps_per_execution=10, progress="none")
+    Trainer(make_task(gan, *optimizers), config).fit(ds)
+    by_hand = gan.generate(1000, seed=123).numpy()
 
-    np.testing.assert_allclose(run.snapshots[-1][1], by_hand(0.5), rtol=1e-5, atol=1e-5)
-    # the comparison can fail: the same run with beta_1 = 0.9 ends clearly elsewhere
-    assert np.abs(run.snapshots[-1][1] - by_hand(0.9)).max() > 1e-3
+    np.testing.assert_allclose(run.snapshots[-1][1], by_hand, rtol=1e-5, atol=1e-5)
+    # the comparison can fail: ten steps earlier the same run's samples are clearly elsewhere
+    # (a third training run with another beta_1 showed the same and cost 10-30 s of CI)
+    assert np.abs(run.snapshots[0][1] - by_hand).max() > 1e-3
 
 
 @pytest.mark.parametrize(
