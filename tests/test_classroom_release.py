@@ -237,15 +237,15 @@ def test_nbgrader_finds_alembic_without_the_environment_on_path(tmp_path, monkey
     assert released[0].exercises >= 2 and (tmp_path / "course" / "gradebook.db").exists()
 
 
+@needs_nbgrader
 def test_grade_names_an_unknown_notebook(tmp_path):
     course = tmp_path / "course"
     nbgrader_course.release([FAST[0]], course, use_nbgrader=False)
     (course / "gradebook.db").touch()
     (tmp_path / "ann").mkdir()
     (tmp_path / "ann" / "homework (1).ipynb").write_text("{}")
-    if nbgrader_course.has_nbgrader():
-        with pytest.raises(ValueError, match="keep the released file name"):
-            nbgrader_course.grade([tmp_path / "ann" / "homework (1).ipynb"], course)
+    with pytest.raises(ValueError, match="keep the released file name"):
+        nbgrader_course.grade([tmp_path / "ann" / "homework (1).ipynb"], course)
 
 
 @pytest.mark.skipif(

@@ -110,15 +110,40 @@ def _check_pairs(pairs: list[tuple[int, str]], begin: str, end: str, where: str)
     return len(pairs) // 2
 
 
-def _hidden_block_is_empty(source: str) -> bool:
-    inside, body = False, []
-    for line in source.splitlines():
-        if BEGIN_HIDDEN in line:
+def regions(source: str, begin: str, end: str) -> tuple[list[str | None], list[list[str]]]:
+    """Split ``source`` at the lines holding ``begin`` and ``end`` (as nbgrader does).
+
+    Returns the lines outside the regions, with ``None`` where each region stood, and the
+    regions, each a list of its lines from the ``begin`` line to the ``end`` line. Raises
+    ``ValueError`` if a region is never closed.
+    """
+    outside: list[str | None] = []
+    found: list[list[str]] = []
+    inside = False
+    for line in source.split("\n"):
+        if begin in line:
             inside = True
-        elif END_HIDDEN in line:
+            found.append([line])
+            outside.append(None)
+        elif end in line:
             inside = False
-        elif inside and line.strip() and not line.strip().startswith("#"):
-            body.append(line)
+            found[-1].append(line)
+        elif inside:
+            found[-1].append(line)
+        else:
+            outside.append(line)
+    if inside:
+        raise ValueError(f"{begin!r} is never closed by {end!r} in:\n{source}")
+    return outside, found
+
+
+def _hidden_block_is_empty(source: str) -> bool:
+    body = [
+        line
+        for region in regions(source, BEGIN_HIDDEN, END_HIDDEN)[1]
+        for line in region[1:-1]
+        if line.strip() and not line.strip().startswith("#")
+    ]
     return not body
 
 

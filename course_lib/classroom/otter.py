@@ -34,7 +34,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.classroom.exercises import BEGIN_HIDDEN, END_HIDDEN, find_exercises
+from course_lib.classroom.exercises import BEGIN_HIDDEN, END_HIDDEN, find_exercises, regions
 
 _SILENCE = (
     "import contextlib as _contextlib, io as _io\n"
@@ -49,16 +49,12 @@ def _raw(text: str) -> nbformat.NotebookNode:
 def split_checks(source: str) -> tuple[str, str]:
     """The student's view of a checks cell's ``source`` (without the hidden-tests block) and
     the whole cell in its order (the hidden block included), both without the markers."""
-    visible, whole, inside = [], [], False
-    for line in source.splitlines():
-        if BEGIN_HIDDEN in line:
-            inside = True
-        elif END_HIDDEN in line:
-            inside = False
-        else:
-            whole.append(line)
-            if not inside:
-                visible.append(line)
+    outside, hidden = regions(source, BEGIN_HIDDEN, END_HIDDEN)
+    blocks = iter(hidden)
+    visible = [line for line in outside if line is not None]
+    whole = [
+        part for line in outside for part in ([line] if line is not None else next(blocks)[1:-1])
+    ]
     return "\n".join(visible).strip("\n"), "\n".join(whole).strip("\n")
 
 

@@ -4,12 +4,9 @@ This is what nbgrader's ``ClearSolutions`` and ``ClearHiddenTests`` preprocessor
 out so that the course can make student copies without nbgrader installed (the HTML build,
 ``release`` without the instructor extra) and so that a test can compare the two. A solution
 region, from the line holding ``# BEGIN SOLUTION`` to the one holding ``# END SOLUTION``, becomes
-nbgrader's stub at the marker's indentation::
-
-    # YOUR CODE HERE
-    raise NotImplementedError()
-
-and a hidden-tests block, ``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS``, disappears.
+nbgrader's stub at the marker's indentation (:data:`STUB`: a ``# YOUR CODE HERE`` comment
+and a line that raises ``NotImplementedError``), and a hidden-tests block, from
+``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS``, disappears.
 """
 
 from __future__ import annotations
@@ -25,38 +22,18 @@ from course_lib.classroom.exercises import (
     END_HIDDEN,
     END_SOLUTION,
     find_exercises,
+    regions,
 )
 
-STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
-
-
-def _regions(source: str, begin: str, end: str) -> tuple[list[str], list[list[str]]]:
-    """``source``'s lines outside the regions (each region's place: ``None``), and the regions."""
-    outside: list[str] = []
-    regions: list[list[str]] = []
-    inside = False
-    for line in source.split("\n"):
-        if begin in line:
-            inside = True
-            regions.append([line])
-            outside.append(None)  # type: ignore[arg-type]  # the region's place
-        elif end in line:
-            inside = False
-            regions[-1].append(line)
-        elif inside:
-            regions[-1].append(line)
-        else:
-            outside.append(line)
-    if inside:
-        raise ValueError(f"{begin!r} is never closed by {end!r} in:\n{source}")
-    return outside, regions
+# nbgrader's code stub for Python: a comment, and a line raising the exception named here
+STUB = ("# YOUR CODE HERE", f"raise {NotImplementedError.__name__}()")
 
 
 def clear_solutions(source: str) -> str:
     """``source`` with each solution region replaced by :data:`STUB` at the marker's indent."""
-    outside, regions = _regions(source, BEGIN_SOLUTION, END_SOLUTION)
+    outside, solutions = regions(source, BEGIN_SOLUTION, END_SOLUTION)
     lines: list[str] = []
-    it = iter(regions)
+    it = iter(solutions)
     for line in outside:
         if line is None:
             indent = re.match(r"\s*", next(it)[0]).group(0)
@@ -68,7 +45,7 @@ def clear_solutions(source: str) -> str:
 
 def remove_hidden_tests(source: str) -> str:
     """``source`` without its hidden-tests blocks (markers included)."""
-    outside, _ = _regions(source, BEGIN_HIDDEN, END_HIDDEN)
+    outside, _ = regions(source, BEGIN_HIDDEN, END_HIDDEN)
     return "\n".join(line for line in outside if line is not None)
 
 
@@ -83,7 +60,7 @@ def solution_lines(nb: nbformat.NotebookNode) -> list[str]:
         if cell.cell_type != "code":
             continue
         for begin, end in ((BEGIN_SOLUTION, END_SOLUTION), (BEGIN_HIDDEN, END_HIDDEN)):
-            for region in _regions(cell.source, begin, end)[1]:
+            for region in regions(cell.source, begin, end)[1]:
                 found.extend(line.strip() for line in region[1:-1] if line.strip())
     return found
 
