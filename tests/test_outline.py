@@ -1,0 +1,110 @@
+"""course_lib.outline: reading the chapter notebooks' layout and tables without running them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from course_lib import outline
+
+
+def _notebook(*cells: tuple[str, str]) -> dict:
+    return {
+        "cells": [{"cell_type": kind, "source": source, "metadata": {}} for kind, source in cells]
+    }
+
+
+def test_chapter_notebooks_in_course_order_without_checkpoints(tmp_path):
+    for rel in (
+        "10_afterword/01_a.ipynb",
+        "02_core/02_b.ipynb",
+        "02_core/01_a.ipynb",
+        "02_core/.ipynb_checkpoints/01_a-checkpoint.ipynb",
+        "notes/x.ipynb",
+    ):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    found = [p.relative_to(tmp_path).as_posix() for p in outline.chapter_notebooks(tmp_path)]
+    assert found == ["02_core/01_a.ipynb", "02_core/02_b.ipynb", "10_afterword/01_a.ipynb"]
+    assert outline.chapter_number(tmp_path / "10_afterword/01_a.ipynb") == "10"
+    with pytest.raises(ValueError, match="chapter folder"):
+        outline.chapter_number(tmp_path / "notes/x.ipynb")
+    with pytest.raises(FileNotFoundError):
+        outline.chapter_notebooks(tmp_path / "missing")
+
+
+def test_read_notebook_joins_sources(tmp_path):
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(_notebook(("markdown", ["# A\n", "text"]))))
+    assert outline.read_notebook(path)["cells"][0]["source"] == "# A\ntext"
+
+
+def test_headings_skip_code_fences_and_find_numbered_sections():
+    nb = _notebook(
+        ("markdown", "# 03 · Title\n\nintro"),
+        ("code", "# not a heading"),
+        ("markdown", "## 6. Reading critically\n```\n## inside a fence\n```"),
+        ("markdown", "## Exercises\n### Exercise 1 (2 points): x"),
+        ("markdown", "## Expected results"),
+    )
+    assert [(h.level, h.text, h.cell) for h in outline.headings(nb)] == [
+        (1, "03 · Title", 0),
+        (2, "6. Reading critically", 2),
+        (2, "Exercises", 3),
+        (3, "Exercise 1 (2 points): x", 3),
+        (2, "Expected results", 4),
+    ]
+    assert outline.find_heading(nb, "Reading critically").cell == 2
+    assert outline.find_heading(nb, "Exercise 1 (2 points): x") is None  # level 3, not 2
+    assert outline.find_heading(nb, "Exercise 1 (2 points): x", level=3).cell == 3
+    assert outline.find_heading(nb, "Summary") is None
+
+
+def test_section_cells_stop_at_the_next_heading_of_the_same_level():
+    nb = _notebook(
+        ("markdown", "## Exercises"),
+        ("code", "x = 1"),
+        ("markdown", "### Exercise 1 (1 points): t"),
+        ("markdown", "## Expected results"),
+        ("code", "print(1)"),
+    )
+    assert [c["source"] for c in outline.section_cells(nb, "Exercises")] == [
+        "## Exercises",
+        "x = 1",
+        "### Exercise 1 (1 points): t",
+    ]
+    assert len(outline.section_cells(nb, "Expected results")) == 2
+    assert outline.section_cells(nb, "Missing") == []
+
+
+def test_markdown_tables_keep_pipes_inside_code_and_math():
+    text = (
+        "before\n\n| profile | value | note |\n|---|:---:|---|\n"
+        "| `ci` | $p(a|b)$ | `x | y` |\n| `student` | 2 |\n\nafter\n| not | a table |\n"
+    )
+    (table,) = outline.markdown_tables(text)
+    assert table.header == ("profile", "value", "note")
+    assert table.rows == (("`ci`", "$p(a|b)$", "`x | y`"), ("`student`", "2"))
+    assert table.column("Value") == ("$p(a|b)$", "2")
+    assert table.column("note") == ("`x | y`", "")  # a short row reads as empty cells
+    assert table.row("student") == {"profile": "`student`", "value": "2"}
+    with pytest.raises(KeyError, match="no column"):
+        table.column("time")
+    with pytest.raises(KeyError, match="no row"):
+        table.row("full")
+
+
+def test_expected_results_reads_the_section_and_refuses_a_missing_one():
+    nb = _notebook(
+        ("markdown", "## Results\n| a | b |\n|---|---|\n| 1 | 2 |"),
+        ("markdown", "## Expected results\nOn 2026-12-05.\n\n| profile | loss |\n|---|---|\n| `ci` | 1.5 |"),
+        ("code", "print(nb.run_time())"),
+    )
+    (table,) = outline.expected_results(nb)
+    assert table.row("ci")["loss"] == "1.5"
+    with pytest.raises(ValueError, match="no '## Expected results'"):
+        outline.expected_results(_notebook(("markdown", "## Results")))
+    with pytest.raises(ValueError, match="empty"):
+        outline.expected_results(_notebook(("markdown", "## Expected results\nno table")))
