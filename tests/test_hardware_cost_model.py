@@ -17,11 +17,13 @@ from course_lib.hardware.cost_model import (
     fits_in_memory,
     flops_per_token,
     gemm_critical_batch,
+    implied_utilisation,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
     max_batch_in_memory,
     prefill_time,
     training_flops,
+    training_seconds,
     training_time,
     weight_bytes,
 )
@@ -196,6 +198,52 @@ def test_training_time_divides_by_devices_and_utilisation_and_energy_is_power_ti
     assert weight_bytes(LLAMA2_7B, 2) == 2 * 6_738_415_616
 
 
+def test_training_seconds_is_6nd_over_devices_peak_and_utilisation():
+    """GPT-3's 6 N D on 1,024 A100s (312e12 FLOP/s bfloat16) at 40 % MFU: 2.46e6 s, 28.5 days."""
+    t = training_seconds(175e9, 300e9, n_devices=1024, peak_flops=312e12, utilisation=0.4)
+    assert t == pytest.approx(6 * 175e9 * 300e9 / (1024 * 312e12 * 0.4), rel=1e-12)
+    assert t / 86400 == pytest.approx(28.53, abs=0.01)
+    assert t == training_time(
+        training_flops(175e9, 300e9), n_devices=1024, peak_flops=312e12, utilisation=0.4
+    )
+    # twice the devices or twice the utilisation halves the time; twice the tokens doubles it
+    kw = dict(n_devices=8, peak_flops=1e14, utilisation=0.3)
+    base = training_seconds(1e9, 1e10, **kw)
+    assert training_seconds(1e9, 2e10, **kw) == pytest.approx(2 * base)
+    assert training_seconds(1e9, 1e10, **{**kw, "n_devices": 16}) == pytest.approx(base / 2)
+    assert training_seconds(1e9, 1e10, **{**kw, "utilisation": 0.6}) == pytest.approx(base / 2)
+
+
+def test_implied_utilisation_inverts_the_estimator():
+    for n_devices, u in ((1, 0.07), (64, 0.35), (6144, 0.462)):
+        t = training_seconds(70e9, 2e12, n_devices=n_devices, peak_flops=312e12, utilisation=u)
+        flops = training_flops(70e9, 2e12)
+        assert implied_utilisation(
+            flops, seconds=t, n_devices=n_devices, peak_flops=312e12
+        ) == pytest.approx(u, rel=1e-12)
+
+
+def test_implied_utilisation_of_llama2_70b_from_its_gpu_hours_is_about_43_percent():
+    """Touvron et al. 2023 (arXiv:2307.09288, Table 2): 1,720,320 A100-80GB GPU-hours for the
+    70B model on 2.0T tokens; 6 N D with N = 70e9 over the A100's 312e12 bfloat16 FLOP/s."""
+    u = implied_utilisation(
+        training_flops(70e9, 2e12), seconds=1_720_320 * 3600, n_devices=1, peak_flops=312e12
+    )
+    assert u == pytest.approx(8.4e23 / (1_720_320 * 3600 * 312e12), rel=1e-12)
+    assert round(u, 3) == 0.435
+    # the same GPU-hours spread over 2,048 GPUs give the same utilisation
+    assert implied_utilisation(
+        training_flops(70e9, 2e12),
+        seconds=1_720_320 * 3600 / 2048,
+        n_devices=2048,
+        peak_flops=312e12,
+    ) == pytest.approx(u, rel=1e-12)
+
+
+def test_implied_utilisation_above_one_is_returned_so_a_wrong_peak_shows():
+    assert implied_utilisation(2e12, seconds=1.0, n_devices=1, peak_flops=1e12) == 2.0
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
@@ -206,6 +254,18 @@ def test_training_time_divides_by_devices_and_utilisation_and_energy_is_power_ti
         ),
         (lambda: training_time(1e20, n_devices=1, peak_flops=P, utilisation=1.5), "utilisation"),
         (lambda: energy_per_token(-1, 1), "power_watts"),
+        (
+            lambda: training_seconds(1e9, 1e9, n_devices=0, peak_flops=P, utilisation=0.5),
+            "n_devices",
+        ),
+        (
+            lambda: training_seconds(1e9, 1e9, n_devices=1, peak_flops=P, utilisation=0.0),
+            "utilisation",
+        ),
+        (lambda: training_seconds(-1, 1e9, n_devices=1, peak_flops=P, utilisation=0.5), "n_params"),
+        (lambda: implied_utilisation(1e20, seconds=0, n_devices=1, peak_flops=P), "seconds"),
+        (lambda: implied_utilisation(1e20, seconds=1, n_devices=1, peak_flops=-P), "peak_flops"),
+        (lambda: implied_utilisation(0, seconds=1, n_devices=1, peak_flops=P), "flops"),
         (lambda: kv_cache_bytes_per_token(GPT2_SMALL, 0), "bytes_per_value"),
     ],
 )

@@ -439,6 +439,51 @@ def training_time(flops: float, *, n_devices: int, peak_flops: float, utilisatio
     return check_positive("flops", flops) / rate
 
 
+def training_seconds(
+    n_params: float,
+    n_tokens: float,
+    *,
+    n_devices: int,
+    peak_flops: float,
+    utilisation: float,
+) -> float:
+    """The training-time estimator: seconds to train ``N = n_params`` parameters on
+    ``D = n_tokens`` tokens on ``n`` devices of peak ``P`` FLOP/s each at model FLOPs
+    utilisation ``u`` (MFU): ``t = 6 N D / (n P u)``.
+
+    It is :func:`training_time` of :func:`training_flops`. ``6 N D`` leaves out attention's
+    ``12 L T d`` FLOPs per token (see :func:`training_flops_per_token`; a few % for GPT-3 at
+    ``T = 2048``, more for long contexts and small models), recomputed activations, restarts
+    and idle time: read ``t`` as the time of an uninterrupted run at utilisation ``u``.
+    GPT-3 (``N = 175e9``, ``D = 300e9``) on 1,024 A100s (312e12 FLOP/s in bfloat16) at
+    ``u = 0.4`` takes 2.47e6 s, about 29 days."""
+    return training_time(
+        training_flops(n_params, n_tokens),
+        n_devices=n_devices,
+        peak_flops=peak_flops,
+        utilisation=utilisation,
+    )
+
+
+def implied_utilisation(
+    flops: float, *, seconds: float, n_devices: int, peak_flops: float
+) -> float:
+    """The model FLOPs utilisation a reported run implies, the inverse of
+    :func:`training_time`: ``u = F / (n P t)``, with ``F`` the FLOPs the model needs
+    (``6 N D``, or the reported compute) and ``t`` the wall-clock ``seconds`` on
+    ``n = n_devices`` devices of peak ``P = peak_flops``. A paper that reports device-hours
+    ``H`` instead gives ``u`` with ``seconds = 3600 H`` and ``n_devices = 1``.
+
+    Time lost to restarts, evaluation or checkpoints, and FLOPs the count leaves out (attention
+    in ``6 N D``, recomputation), all lower ``u``. A result above 1 means ``P`` is not the peak
+    the run used (for example a float32 peak for a bfloat16 run): it is returned, not refused,
+    so you can see it."""
+    f = check_positive("flops", flops)
+    t = check_positive("seconds", seconds)
+    n = check_int("n_devices", n_devices, minimum=1)
+    return f / (n * check_positive("peak_flops", peak_flops) * t)
+
+
 def energy_per_token(power_watts: float, seconds_per_token: float) -> float:
     """Joules per token, ``E = P t`` (watts x seconds). With a batch, ``seconds_per_token``
     is the step time divided by the tokens the step produces."""
