@@ -23,6 +23,7 @@ LAYERS = {
     "ngram": 1,
     "grading": 1,
     "distances": 1,
+    "outline": 1,
     "vae": 2,
     "gan": 2,
     "gpt": 2,
