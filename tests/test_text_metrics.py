@@ -197,3 +197,55 @@ def test_course_passages_cover_the_readme_and_every_chapter_notebook():
 
 def test_words_lowercases_and_splits_on_non_alphanumerics():
     assert words("The KV-cache, 2x!") == ["the", "kv", "cache", "2x"]
+
+
+# ROUGE (Lin 2004) through rouge-score, against counts done by hand on tiny strings.
+def test_rouge1_and_rougeL_of_a_tiny_pair_equal_the_hand_counts():
+    from course_lib.text.metrics import corpus_rouge
+
+    # reference "the cat sat on the mat" (6 words), output "the cat lay on the red mat" (7):
+    # unigram overlap as multisets: the x2, cat, on, mat = 5 -> recall 5/6, precision 5/7;
+    # longest common subsequence "the cat on the mat" = 5 -> the same values for ROUGE-L.
+    scores = corpus_rouge(["the cat lay on the red mat"], ["the cat sat on the mat"])
+    for kind in ("rouge1", "rougeL"):
+        assert scores[kind].recall == pytest.approx(5 / 6)
+        assert scores[kind].precision == pytest.approx(5 / 7)
+        assert scores[kind].fmeasure == pytest.approx(2 * (5 / 6) * (5 / 7) / (5 / 6 + 5 / 7))
+    # bigrams: reference has 5 (the cat, cat sat, sat on, on the, the mat), output 6; shared:
+    # "the cat", "on the" -> recall 2/5, precision 2/6
+    assert scores["rouge2"].recall == pytest.approx(2 / 5)
+    assert scores["rouge2"].precision == pytest.approx(2 / 6)
+
+
+def test_rougeL_rewards_order_and_rouge1_does_not():
+    from course_lib.text.metrics import corpus_rouge
+
+    # the same words reversed: ROUGE-1 is perfect, the longest common subsequence is 1 word
+    scores = corpus_rouge(["c b a"], ["a b c"])
+    assert scores["rouge1"].fmeasure == pytest.approx(1.0)
+    assert scores["rougeL"].recall == pytest.approx(1 / 3)
+
+
+def test_rouge_on_chinese_needs_the_character_tokenizer():
+    from course_lib.text.metrics import corpus_rouge
+
+    # the default tokenizer keeps only a-z0-9, so Chinese text has no tokens and scores 0
+    assert corpus_rouge(["三百四十"], ["三百四十"])["rouge1"].fmeasure == 0.0
+    # per character: 三百四十 vs 三百零四: unigrams 三 百 四 shared (3 of 4); LCS 三百四 = 3
+    chars = corpus_rouge(["三百四十"], ["三百零四"], tokenize="chars")
+    assert chars["rouge1"].recall == pytest.approx(3 / 4)
+    assert chars["rougeL"].recall == pytest.approx(3 / 4)
+    assert chars["rouge2"].recall == pytest.approx(1 / 3)  # 三百 of 三百, 百零, 零四
+
+
+def test_corpus_rouge_is_the_mean_over_pairs_and_checks_its_arguments():
+    from course_lib.text.metrics import corpus_rouge
+
+    both = corpus_rouge(["a b", "x y"], ["a b", "a b"], kinds=("rouge1",))
+    assert both["rouge1"].recall == pytest.approx(0.5)  # (1 + 0) / 2
+    with pytest.raises(ValueError, match="kinds"):
+        corpus_rouge(["a"], ["a"], kinds=("meteor",))
+    with pytest.raises(ValueError, match="tokenize"):
+        corpus_rouge(["a"], ["a"], tokenize="bytes")
+    with pytest.raises(TypeError, match="lists of strings"):
+        corpus_rouge("a", "a")

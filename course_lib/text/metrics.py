@@ -13,6 +13,10 @@ standard implementation whose scores are comparable across papers:
   (n = 1..4) times a brevity penalty, 0..100;
 * :func:`corpus_chrf` (Popović 2015): F-score of character n-grams (n = 1..6), precision and
   recall averaged over the orders, with sacrebleu's default beta = 2, 0..100;
+* :func:`corpus_rouge` (Lin 2004, "ROUGE: A Package for Automatic Evaluation of Summaries"),
+  through ``rouge-score`` (Google's reimplementation of the original ROUGE-1.5.5 Perl
+  script): ROUGE-N, the n-gram overlap counted against the reference (recall) and against the
+  output (precision), and ROUGE-L, the same from the longest common subsequence; 0..1;
 * :func:`exact_match`: the share of outputs equal to their reference, 0..1;
 * :func:`token_f1` (the SQuAD answer metric, Rajpurkar et al. 2016, "SQuAD: 100,000+
   Questions for Machine Comprehension of Text", arXiv:1606.05250): F1 of the words two answers
@@ -32,6 +36,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from course_lib.runtime.validation import check_choice, check_int, check_real
 
@@ -203,3 +208,62 @@ def bleu_by_hand(
         else 0.0
     )
     return BleuTerms(tuple(matches), tuple(totals), precisions, hyp_len, ref_len, bp, score)
+
+
+@dataclass(frozen=True)
+class RougeScore:
+    """One ROUGE score, each in 0..1, averaged over the pairs: ``precision`` (overlap / output
+    length), ``recall`` (overlap / reference length) and their harmonic mean ``fmeasure``."""
+
+    precision: float
+    recall: float
+    fmeasure: float
+
+
+class _CharTokenizer:
+    """Every non-space character a token (the ``rouge-score`` tokenizer interface)."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return [c for c in text if not c.isspace()]
+
+
+ROUGE_KINDS = ("rouge1", "rouge2", "rougeL")
+
+
+def corpus_rouge(
+    hypotheses: Sequence[str],
+    references: Sequence[str],
+    *,
+    kinds: Sequence[str] = ROUGE_KINDS,
+    tokenize: str = "words",
+) -> dict[str, RougeScore]:
+    """ROUGE (Lin 2004) of one hypothesis per reference by ``rouge_score.RougeScorer``, the mean
+    over the pairs of each pair's precision, recall and F-measure.
+
+    With ``H`` and ``R`` the token n-grams of a hypothesis and its reference counted as
+    multisets, ``ROUGE-N recall = |H ∩ R| / |R|`` and ``precision = |H ∩ R| / |H|``; ROUGE-L
+    uses ``LCS(h, r) / |r|`` and ``LCS(h, r) / |h|`` with ``LCS`` the length of the longest
+    common subsequence of the two token sequences. ``kinds``: any of ``"rouge1"`` ..
+    ``"rouge9"`` and ``"rougeL"``. ``tokenize``: ``"words"`` (``rouge-score``'s default: lower
+    case, every run of characters other than ``a-z0-9`` a separator, no stemming) or
+    ``"chars"`` (every non-space character a token; the default tokenizer would delete Chinese
+    text entirely, because it keeps only ``a-z0-9``).
+    """
+    from rouge_score import rouge_scorer
+
+    hyps, refs = _check_pairs(hypotheses, references)
+    tokenize = check_choice("tokenize", tokenize, ("words", "chars"))
+    kinds = list(kinds)
+    allowed = {f"rouge{n}" for n in range(1, 10)} | {"rougeL"}
+    if not kinds or any(k not in allowed for k in kinds):
+        raise ValueError(f"kinds must be some of rouge1..rouge9, rougeL; got {kinds}")
+    tokenizer: Any = _CharTokenizer() if tokenize == "chars" else None
+    scorer = rouge_scorer.RougeScorer(kinds, use_stemmer=False, tokenizer=tokenizer)
+    sums = {k: [0.0, 0.0, 0.0] for k in kinds}
+    for hyp, ref in zip(hyps, refs, strict=True):
+        scores = scorer.score(ref, hyp)  # rouge-score's order: (target, prediction)
+        for k in kinds:
+            sums[k][0] += scores[k].precision
+            sums[k][1] += scores[k].recall
+            sums[k][2] += scores[k].fmeasure
+    return {k: RougeScore(*(v / len(hyps) for v in sums[k])) for k in kinds}
