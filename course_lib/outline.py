@@ -214,3 +214,83 @@ def expected_results(notebook: dict[str, Any]) -> list[Table]:
     ]
     check_nonempty("the tables of the 'Expected results' section", tables)
     return tables
+
+
+def run_time_table(notebook: dict[str, Any]) -> Table:
+    """The header's "Expected run time" table (one row per profile, a ``run time`` column).
+
+    Raises :class:`ValueError` when the first cell has no such table.
+    """
+    cells = notebook.get("cells", [])
+    header = cells[0]["source"] if cells else ""
+    _, found, after = header.partition("**Expected run time**")
+    tables = markdown_tables(after) if found else []
+    if not tables:
+        raise ValueError("the header has no '**Expected run time**' table")
+    return tables[0]
+
+
+_DURATION = re.compile(r"^\s*(?:about\s+)?(\d+(?:\.\d+)?)\s*(s|min|h)\b")
+_SECONDS_PER = {"s": 1.0, "min": 60.0, "h": 3600.0}
+
+
+def duration_seconds(text: str) -> float | None:
+    """The time a run-time cell starts with, in seconds: ``"102 s (1.7 min; ...)"`` -> 102.0,
+    ``"4.5 min"`` -> 270.0, ``"2 h"`` -> 7200.0; ``None`` when the cell starts with no time
+    (``"not timed: meant for a GPU"``)."""
+    match = _DURATION.match(text.replace("`", ""))
+    if match is None:
+        return None
+    return float(match.group(1)) * _SECONDS_PER[match.group(2)]
+
+
+@dataclass(frozen=True)
+class Erratum:
+    """One row of the course's errata page: its id (``"E9"``), the essay's section it is about,
+    its whole text, and the notebook links (``04_math/01_vae_elbo.ipynb#Reading-critically``)
+    under which the course shows the correction."""
+
+    name: str
+    section: str
+    text: str
+    links: tuple[str, ...]
+
+    @property
+    def notebooks(self) -> tuple[str, ...]:
+        """The notebooks the row links (without anchors), each once, in order of first link."""
+        return tuple(dict.fromkeys(link.partition("#")[0] for link in self.links))
+
+
+_ERRATUM = re.compile(r"^##\s+(E\d+)\s*$", re.MULTILINE)
+_NOTEBOOK_LINK = re.compile(r"\]\(([^)\s]+?\.ipynb(?:#[^)\s]*)?)\)")
+_SECTION_LINE = re.compile(r"\*\*Section:\*\*\s*(.+)")
+
+
+def errata(text: str) -> list[Erratum]:
+    """The rows of the errata page ``text`` (``## E1`` ... headings), in order.
+
+    Links are kept as written, relative to the page (``05_practice/x.ipynb#anchor``).
+    """
+    starts = list(_ERRATUM.finditer(text))
+    rows = []
+    for match, following in zip(starts, [*starts[1:], None], strict=False):
+        body = text[match.end() : following.start() if following else len(text)]
+        section = _SECTION_LINE.search(body)
+        rows.append(
+            Erratum(
+                name=match.group(1),
+                section=section.group(1).strip() if section else "",
+                text=body.strip(),
+                links=tuple(_NOTEBOOK_LINK.findall(body)),
+            )
+        )
+    return rows
+
+
+_ARXIV = re.compile(r"arXiv[:\s]\s*(\d{4}\.\d{4,5})(?:v\d+)?")
+
+
+def arxiv_ids(text: str) -> list[str]:
+    """The arXiv identifiers cited in ``text`` as ``arXiv:YYMM.NNNNN``, each once, in order
+    (a version suffix such as ``v3`` is dropped)."""
+    return list(dict.fromkeys(_ARXIV.findall(text)))

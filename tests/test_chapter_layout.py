@@ -9,7 +9,6 @@ results" with a row per profile, and a last cell that prints the run's time.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -20,14 +19,10 @@ from course_lib.classroom.exercises import find_exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
-sys.path.insert(0, str(ROOT / "tools"))
-
-import check_course_text  # noqa: E402  (tools/ is not a package)
-
 NOTEBOOKS = outline.chapter_notebooks(CHAPTERS)
 PROFILES = ("ci", "student", "full")
 SECTIONS = ("Reading critically", "Exercises", "Expected results")
-NOTEBOOK_LINK = re.compile(r"\]\(([^)#\s]+\.ipynb)(?:#[^)]*)?\)")
+PLAN = re.compile(r"course plan|README\.md#chapters", re.IGNORECASE)
 
 
 def _rel(path: Path) -> str:
@@ -103,41 +98,36 @@ def test_notebook_keeps_the_course_layout(path):
     assert layout_problems(path) == []
 
 
-def _errata() -> dict[str, str]:
-    return check_course_text.errata_rows(ROOT)
+def _errata() -> list[outline.Erratum]:
+    return outline.errata((CHAPTERS / "errata.md").read_text(encoding="utf-8"))
 
 
 def test_every_erratum_links_a_notebook_that_corrects_it_and_links_back():
     rows = _errata()
     assert rows, "chapters/errata.md has no '## E<n>' rows"
     problems = []
-    for name, section in rows.items():
-        targets = sorted({(CHAPTERS / link).resolve() for link in NOTEBOOK_LINK.findall(section)})
-        existing = [t for t in targets if t.exists()]
+    for row in rows:
+        existing = [CHAPTERS / nb for nb in row.notebooks if (CHAPTERS / nb).exists()]
         if not existing:
-            problems.append(f"{name}: links no notebook that exists")
+            problems.append(f"{row.name}: links no notebook that exists")
             continue
-        if check_course_text.PLAN_POINTER.search(section):
-            problems.append(f"{name}: still points at the course plan; link the chapter instead")
-        back = [t for t in existing if f"errata.md#{name})" in t.read_text(encoding="utf-8")]
+        if PLAN.search(row.text):
+            problems.append(f"{row.name}: still points at the course plan; link the chapter")
+        back = [p for p in existing if f"errata.md#{row.name})" in p.read_text(encoding="utf-8")]
         if not back:
             problems.append(
-                f"{name}: none of {[_rel(t) for t in existing]} links back to it "
-                f"with [erratum {name}](../errata.md#{name})"
+                f"{row.name}: none of {[_rel(p) for p in existing]} links back to it "
+                f"with [erratum {row.name}](../errata.md#{row.name})"
             )
     assert problems == []
 
 
 def test_every_notebook_the_errata_page_sends_you_to_has_a_reading_critically_box():
-    sent = {
-        (CHAPTERS / link).resolve()
-        for section in _errata().values()
-        for link in NOTEBOOK_LINK.findall(section)
-    }
+    sent = {nb for row in _errata() for nb in row.notebooks}
     missing = [
         _rel(path)
         for path in NOTEBOOKS
-        if path.resolve() in sent
+        if _rel(path) in sent
         and outline.find_heading(outline.read_notebook(path), "Reading critically") is None
     ]
     assert missing == []

@@ -108,3 +108,61 @@ def test_expected_results_reads_the_section_and_refuses_a_missing_one():
         outline.expected_results(_notebook(("markdown", "## Results")))
     with pytest.raises(ValueError, match="empty"):
         outline.expected_results(_notebook(("markdown", "## Expected results\nno table")))
+
+
+def test_run_time_table_and_duration_seconds():
+    nb = _notebook(
+        (
+            "markdown",
+            "# 05 · T\n\n**Expected run time** (measured)\n\n| profile | run time |\n|---|---|\n"
+            "| `ci` | 27 s (30 s of CPU time) |\n| `student` (default) | 4.5 min |\n"
+            "| `full` | not timed: meant for a GPU |",
+        ),
+    )
+    table = outline.run_time_table(nb)
+    assert [outline.duration_seconds(t) for t in table.column("run time")] == [27.0, 270.0, None]
+    assert outline.duration_seconds("about 2 h on a GPU") == 7200.0
+    assert outline.duration_seconds("`102 s` (1.7 min)") == 102.0
+    assert outline.duration_seconds("1.5 minutes") is None  # only the units s, min, h
+    with pytest.raises(ValueError, match="Expected run time"):
+        outline.run_time_table(_notebook(("markdown", "# 05 · T")))
+
+
+ERRATA_PAGE = """# Errata
+
+Intro with a [link](04_math/a.ipynb).
+
+## E1
+
+- **Section:** §3.1 and §3.2.
+- **Claim:** something.
+- **Where the course shows it:** [part 3](04_math/03_lm.ipynb#Reading-critically) and
+  [part 1](06_applications/01_x.ipynb#9.-Reading-critically), again
+  [here](04_math/03_lm.ipynb#2.-Other).
+
+## E2
+
+- **Section:** references.
+- **Where the course shows it:** the [README](../README.md#chapters) only.
+"""
+
+
+def test_errata_rows_sections_and_notebook_links():
+    rows = outline.errata(ERRATA_PAGE)
+    assert [r.name for r in rows] == ["E1", "E2"]
+    first, second = rows
+    assert first.section == "§3.1 and §3.2."
+    assert first.links == (
+        "04_math/03_lm.ipynb#Reading-critically",
+        "06_applications/01_x.ipynb#9.-Reading-critically",
+        "04_math/03_lm.ipynb#2.-Other",
+    )
+    assert first.notebooks == ("04_math/03_lm.ipynb", "06_applications/01_x.ipynb")
+    assert second.links == () and second.notebooks == ()
+    assert "a.ipynb" not in first.text  # the introduction belongs to no row
+    assert outline.errata("no rows here") == []
+
+
+def test_arxiv_ids_once_each_without_versions():
+    text = "see arXiv:1812.04948v3 and arXiv 2005.14165, again arXiv:1812.04948; not 1234.5678"
+    assert outline.arxiv_ids(text) == ["1812.04948", "2005.14165"]

@@ -40,6 +40,8 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
 
+from course_lib import outline
+
 ROOT = Path(__file__).resolve().parent.parent
 ERRATA_PAGE = "chapters/errata.md"
 MARKDOWN_FILES = ("README.md", "data/README.md", ERRATA_PAGE)
@@ -347,19 +349,13 @@ ERRATUM_CITE = re.compile(r"\berrat(?:um|a)\s+(E\d+)\b|errata\.md#(E\d+)")
 
 
 def errata_rows(root: Path = ROOT) -> dict[str, str]:
-    """Erratum id (``E9``) -> its section of the errata page."""
+    """Erratum id (``E9``) -> its row of the errata page, read by ``course_lib.outline.errata``."""
     page = root / ERRATA_PAGE
     if not page.exists():
         return {}
-    text = without_code(page.read_text(encoding="utf-8"))
-    heads = [
-        (m.start(), m.group(2).strip())
-        for m in re.finditer(r"^(##)\s+(E\d+)\b.*$", text, re.MULTILINE)
-    ]
-    rows = {}
-    for (start, name), nxt in zip(heads, [*heads[1:], (len(text), "")], strict=True):
-        rows[name] = text[start : nxt[0]]
-    return rows
+    return {
+        row.name: row.text for row in outline.errata(without_code(page.read_text(encoding="utf-8")))
+    }
 
 
 def check_errata(docs: list[Document], root: Path = ROOT) -> list[Finding]:
