@@ -19,7 +19,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from course_lib.runtime.paths import chapter_notebooks
 from course_lib.runtime.validation import check_nonempty
+
+__all__ = [
+    "Erratum",
+    "Heading",
+    "Table",
+    "arxiv_ids",
+    "chapter_notebooks",
+    "chapter_number",
+    "duration_seconds",
+    "errata",
+    "expected_results",
+    "find_heading",
+    "headings",
+    "markdown_tables",
+    "read_notebook",
+    "run_time_table",
+    "section_cells",
+]
 
 _CHAPTER_FOLDER = re.compile(r"^(\d\d)_[a-z0-9_]+$")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -61,24 +80,6 @@ class Table:
 
 def _plain(text: str) -> str:
     return text.replace("`", "").strip().lower()
-
-
-def chapter_notebooks(chapters: str | Path) -> list[Path]:
-    """The chapter notebooks under ``chapters`` (``NN_name/*.ipynb``), in course order.
-
-    Course order is the folder number, then the file name; Jupyter's checkpoint copies are
-    left out. Raises :class:`FileNotFoundError` when ``chapters`` is not a folder.
-    """
-    root = Path(chapters)
-    if not root.is_dir():
-        raise FileNotFoundError(f"no chapters folder at {root}")
-    found = [
-        path
-        for folder in root.iterdir()
-        if folder.is_dir() and _CHAPTER_FOLDER.match(folder.name)
-        for path in folder.glob("*.ipynb")
-    ]
-    return sorted(found, key=lambda path: (path.parent.name, path.name))
 
 
 def chapter_number(path: str | Path) -> str:
