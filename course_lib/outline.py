@@ -70,10 +70,12 @@ class Table:
         raise KeyError(f"no column {name!r} in a table with columns {list(self.header)}")
 
     def row(self, first_cell: str) -> dict[str, str]:
-        """The row whose first cell is ``first_cell`` (without case or backticks), by column."""
+        """The first row whose first cell is ``first_cell`` or starts with it as a word
+        (without case or backticks: ``"student"`` finds ``"`student` (default)"``), by column."""
         wanted = _plain(first_cell)
         for row in self.rows:
-            if row and _plain(row[0]) == wanted:
+            cell = _plain(row[0]) if row else ""
+            if cell == wanted or cell.split(" ", 1)[0] == wanted:
                 return dict(zip(self.header, row, strict=False))
         raise KeyError(f"no row {first_cell!r}; rows start with {[r[0] for r in self.rows if r]}")
 

@@ -68,14 +68,20 @@ def test_section_cells_stop_at_the_next_heading_of_the_same_level():
 def test_markdown_tables_keep_pipes_inside_code_and_math():
     text = (
         "before\n\n| profile | value | note |\n|---|:---:|---|\n"
-        "| `ci` | $p(a|b)$ | `x | y` |\n| `student` | 2 |\n\nafter\n| not | a table |\n"
+        "| `ci` | $p(a|b)$ | `x | y` |\n| `student` (default) | 2 |\n| `studentish` | 3 |\n\n"
+        "after\n| not | a table |\n"
     )
     (table,) = outline.markdown_tables(text)
     assert table.header == ("profile", "value", "note")
-    assert table.rows == (("`ci`", "$p(a|b)$", "`x | y`"), ("`student`", "2"))
-    assert table.column("Value") == ("$p(a|b)$", "2")
-    assert table.column("note") == ("`x | y`", "")  # a short row reads as empty cells
-    assert table.row("student") == {"profile": "`student`", "value": "2"}
+    assert table.rows == (
+        ("`ci`", "$p(a|b)$", "`x | y`"),
+        ("`student` (default)", "2"),
+        ("`studentish`", "3"),
+    )
+    assert table.column("Value") == ("$p(a|b)$", "2", "3")
+    assert table.column("note") == ("`x | y`", "", "")  # a short row reads as empty cells
+    assert table.row("student") == {"profile": "`student` (default)", "value": "2"}
+    assert table.row("STUDENTISH")["value"] == "3"
     with pytest.raises(KeyError, match="no column"):
         table.column("time")
     with pytest.raises(KeyError, match="no row"):
