@@ -15,8 +15,8 @@ the outcome (:data:`DATA_MODES`):
 :func:`run_generations` runs it for any model given as two functions, ``fit(x, rng) -> model``
 and ``sample(model, n, rng) -> (n, d) array``, and measures every generation's model from its
 samples (:class:`Generations`): mean, covariance, tail mass beyond the real data's quantiles,
-modes occupied (for a mixture with known centres), and the energy distance to held-out real
-data (:func:`course_lib.distances.energy_distance`).
+modes occupied and the spread around them (for a mixture with known centres), and the energy
+distance to held-out real data (:func:`course_lib.distances.energy_distance`).
 
 Two models come with it, both NumPy only:
 
@@ -331,6 +331,24 @@ def modes_occupied(
     return int(np.sum(share >= min_share / c.shape[0]))
 
 
+def mode_spread(samples: object, centers: object) -> float:
+    """Spread of the samples around their nearest mode centre, per coordinate.
+
+    ``sqrt(mean_i ||x_i - c(x_i)||^2 / d)`` with ``c(x_i)`` the centre nearest to ``x_i``: for
+    an isotropic Gaussian mode of standard deviation ``std`` (modes far apart compared with
+    ``std``) it is about ``std``; it falls when a model narrows its modes.
+
+    Args:
+        samples: ``(n, d)``; centers: ``(K, d)``.
+    """
+    x = _as_points("samples", samples)
+    c = check_array("centers", centers, ndim=2, kind="number", finite=True, nonempty=True)
+    if c.shape[1] != x.shape[1]:
+        raise ValueError(f"centers have dimension {c.shape[1]}, samples {x.shape[1]}")
+    sq = np.min(np.sum((x[:, None, :] - c[None, :, :]) ** 2, axis=2), axis=1)
+    return float(np.sqrt(np.mean(sq) / x.shape[1]))
+
+
 def _as_points(name: str, value: object) -> np.ndarray:
     array = check_array(name, value, ndim=(1, 2), kind="number", finite=True, nonempty=True)
     return (array[:, None] if array.ndim == 1 else array).astype(np.float64)
@@ -387,6 +405,7 @@ class Generations:
         total_variance: ``(G + 1,)``, the trace of the covariance (the spread).
         tail_mass: ``(G + 1,)``, :func:`tail_mass` against the held-out real data.
         modes: ``(G + 1,)`` int, :func:`modes_occupied` (``-1`` when no centres were given).
+        mode_spread: ``(G + 1,)``, :func:`mode_spread` (NaN when no centres were given).
         energy: ``(G + 1,)``, energy distance of the samples to the held-out real data.
         train_size: ``(G + 1,)`` int, points each model was fitted on.
         samples: ``(G + 1, eval_samples, d)``, the samples measured.
@@ -399,6 +418,7 @@ class Generations:
     total_variance: np.ndarray
     tail_mass: np.ndarray
     modes: np.ndarray
+    mode_spread: np.ndarray
     energy: np.ndarray
     train_size: np.ndarray
     samples: np.ndarray
@@ -417,6 +437,7 @@ class Generations:
                 "total_variance": float(self.total_variance[k]),
                 "tail_mass": float(self.tail_mass[k]),
                 "modes": int(self.modes[k]),
+                "mode_spread": float(self.mode_spread[k]),
                 "energy": float(self.energy[k]),
             }
             for k in keep
@@ -511,8 +532,10 @@ def run_generations(
     samples = np.stack(measured)
     covariance = np.stack([np.atleast_2d(np.cov(s, rowvar=False)) for s in samples])
     modes = np.full(len(samples), -1, dtype=np.int64)
+    spread = np.full(len(samples), np.nan)
     if centers is not None:
         modes = np.array([modes_occupied(s, centers, mode_radius) for s in samples])
+        spread = np.array([mode_spread(s, centers) for s in samples])
     return Generations(
         config=config,
         mean=samples.mean(axis=1),
@@ -520,6 +543,7 @@ def run_generations(
         total_variance=np.trace(covariance, axis1=1, axis2=2),
         tail_mass=np.array([tail_mass(s, reference, config.tail_alpha) for s in samples]),
         modes=modes,
+        mode_spread=spread,
         energy=np.array([energy_distance(s, reference) for s in samples]),
         train_size=np.array(sizes, dtype=np.int64),
         samples=samples,

@@ -12,6 +12,7 @@ from course_lib.collapse import (
     fit_gmm,
     gaussian_refit_chains,
     gmm_log_density,
+    mode_spread,
     modes_occupied,
     run_generations,
     sample_gmm,
@@ -135,6 +136,20 @@ def test_modes_occupied():
     )
 
 
+def test_mode_spread():
+    centers = ring_mode_centers(8, 2.0)
+    rng = np.random.default_rng(0)
+    modes = rng.integers(8, size=20_000)
+    for std in (0.05, 0.15):
+        x = centers[modes] + std * rng.standard_normal((20_000, 2))
+        assert mode_spread(x, centers) == pytest.approx(std, rel=0.02)
+    assert mode_spread(centers[[0, 3, 3]], centers) == 0.0
+    # one point at distance 3 from its nearest centre in 2-D: sqrt(9 / 2)
+    assert mode_spread(np.array([[0.0, 5.0]]), np.array([[0.0, 2.0]])) == pytest.approx(
+        1.5**0.5 * 3**0.5
+    )
+
+
 @pytest.fixture(scope="module")
 def ring_runs():
     k = 4
@@ -166,7 +181,7 @@ def test_experiment_shapes_and_shared_start(ring_runs):
     for mode, r in ring_runs.items():
         assert r.samples.shape == (26, 200, 2)
         assert r.mean.shape == (26, 2) and r.covariance.shape == (26, 2, 2)
-        assert r.energy.shape == r.tail_mass.shape == r.modes.shape == (26,)
+        assert r.energy.shape == r.tail_mass.shape == r.modes.shape == r.mode_spread.shape == (26,)
         assert len(r.models) == 26
         # the same seed: the same real data and generation-0 model in every mode
         np.testing.assert_array_equal(r.samples[0], ring_runs["self"].samples[0])
@@ -180,6 +195,7 @@ def test_self_training_collapses_and_fresh_data_does_not(ring_runs):
     assert fresh.modes.min() == 4
     assert self_run.modes[-1] < 4
     assert self_run.energy[-5:].mean() > 5 * max(fresh.energy[-5:].mean(), 0.005)
+    assert self_run.mode_spread[-5:].mean() < 0.8 * fresh.mode_spread[-5:].mean()
 
 
 def test_config_checks():
