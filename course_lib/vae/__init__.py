@@ -7,6 +7,8 @@ Modules:
   training task :func:`make_task`;
 * :mod:`~course_lib.vae.evaluation` -- held-out evaluation: the importance-weighted bound
   :func:`iwae_log_likelihood` and :func:`held_out_bounds`;
+* :mod:`~course_lib.vae.points` -- :class:`PointVAE`, a VAE for 2-D points with a Gaussian
+  decoder (chapter 03's comparison of generative families), its bound :func:`point_iwae_nll`;
 * :mod:`~course_lib.vae.derivations` -- the Gaussian KL term derived with sympy (no
   TensorFlow; import it as ``course_lib.vae.derivations``).
 
@@ -27,10 +29,13 @@ from course_lib.vae.model import (
     make_task,
     reparameterize,
 )
+from course_lib.vae.points import PointVAE, PointVAEConfig, point_iwae_nll
 
 __all__ = [
     "KINDS",
     "VAE",
+    "PointVAE",
+    "PointVAEConfig",
     "VAEConfig",
     "bernoulli_log_likelihood",
     "build_decoder",
@@ -41,5 +46,6 @@ __all__ = [
     "held_out_bounds",
     "iwae_log_likelihood",
     "make_task",
+    "point_iwae_nll",
     "reparameterize",
 ]
