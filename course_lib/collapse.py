@@ -88,16 +88,19 @@ class GaussianMixture:
 
 
 def _component_log_densities(x: np.ndarray, means: np.ndarray, covs: np.ndarray) -> np.ndarray:
-    """``log N(x_i; mu_k, Sigma_k)``, ``(n, K)``, through Cholesky factors."""
-    n, d = x.shape
-    out = np.empty((n, means.shape[0]))
-    for k in range(means.shape[0]):
-        chol = np.linalg.cholesky(covs[k])
-        # solve L z = (x - mu)^T: z has the whitened coordinates, |z|^2 the Mahalanobis distance
-        z = np.linalg.solve(chol, (x - means[k]).T)
-        log_det = 2.0 * np.sum(np.log(np.diag(chol)))
-        out[:, k] = -0.5 * (d * np.log(2.0 * np.pi) + log_det + np.sum(z * z, axis=0))
-    return out
+    """``log N(x_i; mu_k, Sigma_k)``, ``(n, K)``, for all components at once.
+
+    ``log N = -(d log 2 pi + log det Sigma_k + (x - mu_k)^T Sigma_k^{-1} (x - mu_k)) / 2``, with
+    the inverses and log-determinants of the ``(K, d, d)`` stack computed in one batched call.
+    """
+    d = x.shape[1]
+    sign, log_det = np.linalg.slogdet(covs)  # (K,)
+    if np.any(sign <= 0):
+        raise np.linalg.LinAlgError("a covariance is not positive definite")
+    precision = np.linalg.inv(covs)  # (K, d, d)
+    centred = x[:, None, :] - means[None, :, :]  # (n, K, d)
+    mahalanobis = np.einsum("nki,kij,nkj->nk", centred, precision, centred)
+    return -0.5 * (d * np.log(2.0 * np.pi) + log_det[None, :] + mahalanobis)
 
 
 def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
@@ -153,9 +156,10 @@ def _em(
         counts = resp.sum(axis=0) + 10.0 * np.finfo(float).eps
         weights = counts / n
         means = resp.T @ x / counts[:, None]
-        for j in range(k):
-            centred = x - means[j]
-            covs[j] = (resp[:, j, None] * centred).T @ centred / counts[j] + reg_covar * eye
+        centred = x[:, None, :] - means[None, :, :]  # (n, K, d)
+        weighted = resp[:, :, None] * centred
+        covs = np.einsum("nki,nkj->kij", weighted, centred) / counts[:, None, None]
+        covs = covs + reg_covar * eye
         if len(history) > 1 and abs(history[-1] - history[-2]) < tol:
             break
     # the log-likelihood of the final parameters, so the history ends where the model is
