@@ -13,6 +13,8 @@ Modules (read in this order):
 * :mod:`~course_lib.gpt.generate` -- :func:`generate` with or without the cache;
   :func:`incremental_logits` to check the cache against the full model;
   :func:`greedy_completions` for many prompts of different lengths in one padded batch.
+* :mod:`~course_lib.gpt.attention_maps` -- :func:`attention_maps`, the attention
+  probabilities of every layer and head; :func:`attention_trace` adds values and outputs.
 
 Training and sampling the baby GPT (random ``x`` here; windows of a text in practice)::
 
@@ -23,6 +25,7 @@ Training and sampling the baby GPT (random ``x`` here; windows of a text in prac
     tokens = generate(model, prompt, max_new_tokens=200, temperature=0.8, top_k=20)
 """
 
+from course_lib.gpt.attention_maps import AttentionTrace, attention_maps, attention_trace
 from course_lib.gpt.config import GPTConfig
 from course_lib.gpt.generate import generate, greedy_completions, incremental_logits
 from course_lib.gpt.loss import (
@@ -48,10 +51,13 @@ from course_lib.gpt.sampling import (
 __all__ = [
     "GPT",
     "MLP",
+    "AttentionTrace",
     "Block",
     "CausalSelfAttention",
     "GPTConfig",
     "apply_temperature",
+    "attention_maps",
+    "attention_trace",
     "causal_mask",
     "check_tokens",
     "evaluate",
