@@ -139,12 +139,14 @@ class GridAutoregressive(keras.Model):
     def probability_table(self) -> np.ndarray:
         """:math:`P(b_1, b_2)` for every cell, float64 ``(K, K)`` (rows ``b_1``); sums to 1."""
         k = self.cfg.bins
-        p1 = tf.nn.softmax(self.first_logits).numpy().astype(np.float64)  # (K,)
+        first = self.first_logits.numpy().astype(np.float64)  # (K,)
+        p1 = np.exp(first - first.max())
+        p1 /= p1.sum()
         logits = self(tf.range(k)).numpy().astype(np.float64)  # (K, K)
         logits -= logits.max(axis=1, keepdims=True)
         p2 = np.exp(logits)
         p2 /= p2.sum(axis=1, keepdims=True)
-        return p1[:, None] * p2
+        return p1[:, None] * p2  # float64 softmaxes: the table sums to 1 to rounding
 
     def log_density(self, x) -> np.ndarray:
         """:math:`\\log p(x)` of continuous points ``(B, 2)``: float64 ``(B,)`` nats;

@@ -180,6 +180,7 @@ def make_task(vae: PointVAE, optimizer: keras.optimizers.Optimizer) -> Task:
     """One objective, ``"loss"`` = ``-ELBO`` in nats per point, for the course's Trainer."""
     if not isinstance(vae, PointVAE):
         raise TypeError(f"vae must be a PointVAE, got {type(vae).__name__}")
+    vae(tf.zeros((1, vae.cfg.data_dim)))  # build, so the variables exist
     return Task(
         objectives=[Objective("loss", vae.loss_fn, vae, optimizer)],
         models={"point_vae": vae},
