@@ -141,11 +141,30 @@ class MinHasher:
         return ((a[:, None] * x[None, :] + b[:, None]) % MERSENNE_PRIME).min(axis=1)
 
     def signatures(self, shingle_sets: Sequence[Iterable[str]]) -> np.ndarray:
-        """Signatures of many documents: int64 ``(n_documents, num_perm)``."""
-        rows = [self.signature(s) for s in shingle_sets]
-        if not rows:
-            return np.zeros((0, self.num_perm), dtype=np.int64)
-        return np.stack(rows)
+        """Signatures of many documents: int64 ``(n_documents, num_perm)``, row ``d`` equal to
+        :meth:`signature` of document ``d``. All shingles of all documents are hashed in one
+        ``(num_perm, total shingles)`` product, cut into documents by ``np.minimum.reduceat``."""
+        sets = [set(s) for s in shingle_sets]
+        out = np.full((len(sets), self.num_perm), MERSENNE_PRIME, dtype=np.int64)
+        sizes = np.array([len(s) for s in sets], dtype=np.int64)
+        filled = np.flatnonzero(sizes)
+        if filled.size == 0:
+            return out
+        x = np.fromiter(
+            (shingle_hash(sh) for d in filled for sh in sets[d]),
+            dtype=np.int64,
+            count=int(sizes.sum()),
+        )
+        starts = np.concatenate([[0], np.cumsum(sizes[filled])[:-1]])
+        a, b = self.coefficients()
+        chunk = max(1, 2_000_000 // self.num_perm)  # documents per block: bounded memory
+        for lo in range(0, filled.size, chunk):
+            docs = filled[lo : lo + chunk]
+            first = starts[lo]
+            last = starts[lo + chunk] if lo + chunk < filled.size else x.size
+            values = (a[:, None] * x[None, first:last] + b[:, None]) % MERSENNE_PRIME
+            out[docs] = np.minimum.reduceat(values, starts[lo : lo + chunk] - first, axis=1).T
+        return out
 
 
 def signature_similarity(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
