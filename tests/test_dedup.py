@@ -168,3 +168,11 @@ def test_clusters_are_connected_components_and_keep_one_per_cluster():
     assert clusters == [[0, 3, 5], [2, 6]]
     assert keep_one_per_cluster(7, clusters) == [0, 1, 2, 4]
     assert duplicate_clusters(3, []) == []
+
+
+def test_batched_signatures_equal_one_signature_at_a_time():
+    sets = [{"a b", "b c"}, set(), {"x"}, shingles("to be or not to be that is the question", 2)]
+    hasher = MinHasher(num_perm=32, seed=3)
+    batched = hasher.signatures(sets)
+    for row, s in zip(batched, sets, strict=True):
+        assert np.array_equal(row, hasher.signature(s))
