@@ -14,8 +14,9 @@ Modules (importing this package does not import TensorFlow; the benchmarks do, l
   GPT-2 small, GPT-3 175B, Llama-2-7B.
 * ``cost_model`` -- FLOPs per token (forward; training ``6 N + 12 L T d``), KV cache,
   decode and prefill time bounds (lumped, and per operation: weight GEMMs vs attention),
-  critical batch, what fits in memory, training FLOPs ``6 N D``, training time, energy per
-  token.
+  critical batch, what fits in memory, training FLOPs ``6 N D``, training time and the
+  training-time estimator ``6 N D / (n P u)`` with its inverse, the utilisation a reported run
+  implies; energy per token.
 * ``serving``    -- :func:`serving_estimate`: chapter 07's cost of serving a model to many
   users (GPUs per replica, users that fit, tokens/s, energy, cost per conversation).
 """
@@ -31,12 +32,14 @@ from .cost_model import (
     fits_in_memory,
     flops_per_token,
     gemm_critical_batch,
+    implied_utilisation,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
     max_batch_in_memory,
     prefill_time,
     training_flops,
     training_flops_per_token,
+    training_seconds,
     training_time,
     weight_bytes,
 )
@@ -115,6 +118,7 @@ __all__ = [
     "flops_per_token",
     "gemm_critical_batch",
     "get_spec",
+    "implied_utilisation",
     "kv_cache_bytes",
     "kv_cache_bytes_per_token",
     "matmul_flops",
@@ -138,6 +142,7 @@ __all__ = [
     "time_op",
     "training_flops",
     "training_flops_per_token",
+    "training_seconds",
     "training_time",
     "weight_bytes",
 ]
