@@ -12,12 +12,17 @@ imports neither TensorFlow nor any of them):
   history, learning-rate schedules.
 * ``hardware``    -- model shapes and their sizes, a sourced hardware table, microbenchmarks,
   the roofline, the cost of serving an LLM.
-* ``vae``, ``gan``, ``gpt`` -- one package per model family: the model, its losses, its
-  evaluation and (for the VAE and the GAN) its derivations with sympy.
+* ``vae``, ``gan``, ``gpt``, ``diffusion``, ``autoregressive`` -- one package (or module) per
+  model family: the model, its losses, its evaluation and (for the VAE and the GAN) its
+  derivations with sympy.
 * ``ngram``       -- the counting language model the GPT is compared with.
-* ``text``        -- tokenisation, text metrics, retrieval.
+* ``text``        -- tokenisation, text metrics, retrieval, duplicate detection.
+* ``distances``   -- distances between two samples (energy distance, MMD).
+* ``collapse``    -- training on generated data, generation after generation.
+* ``privacy``     -- canaries in training text and their exposure.
 * ``compression`` -- int8 weight quantisation and magnitude pruning.
 * ``viz``         -- figures, and interactive explorers with a static fallback.
+* ``outline``     -- the chapter notebooks and the errata page, read as data.
 
 ``ARCHITECTURE.md`` at the repository root draws the dependencies and says where a new
 chapter's code goes.
