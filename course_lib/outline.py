@@ -177,19 +177,23 @@ def markdown_tables(text: str) -> list[Table]:
 
 
 def _cells(line: str) -> tuple[str, ...]:
-    """Split one table line on the pipes that are not inside backticks or ``$...$``."""
+    """Split one table line on the pipes that are not escaped (``\\|``) and not inside
+    backticks or ``$...$``; an escaped pipe becomes ``|`` in its cell."""
     text = line.strip()
     if text.startswith("|"):
         text = text[1:]
     if text.endswith("|") and not text.endswith("\\|"):
         text = text[:-1]
     cells, current, code, math = [], [], False, False
-    for char in text:
+    for index, char in enumerate(text):
+        escaped = index > 0 and text[index - 1] == "\\"
         if char == "`" and not math:
             code = not code
-        elif char == "$" and not code:
+        elif char == "$" and not code and not escaped:
             math = not math
-        if char == "|" and not code and not math:
+        if char == "|" and escaped:
+            current[-1] = "|"
+        elif char == "|" and not code and not math:
             cells.append("".join(current).strip())
             current = []
         else:

@@ -88,6 +88,12 @@ def test_markdown_tables_keep_pipes_inside_code_and_math():
         table.row("full")
 
 
+def test_escaped_pipes_stay_in_their_cell():
+    (table,) = outline.markdown_tables("| a \\| b | c |\n|---|---|\n| 1 \\| 2 | 3 |\n")
+    assert table.header == ("a | b", "c")
+    assert table.rows == (("1 | 2", "3"),)
+
+
 def test_expected_results_reads_the_section_and_refuses_a_missing_one():
     nb = _notebook(
         ("markdown", "## Results\n| a | b |\n|---|---|\n| 1 | 2 |"),
