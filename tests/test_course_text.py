@@ -221,7 +221,7 @@ def test_anchors_are_made_as_jupyterlab_makes_them(ctc):
             "BM25 found the judged passage first for 0.437 of them.",
             "number",
         ),
-        ("04_math/03_language_models.ipynb", "Chapter 9 answers the FAQ.", "chapter"),
+        ("04_math/03_language_models.ipynb", "Chapter 11 answers the FAQ.", "chapter"),
         ("01_background/01_roofline.ipynb", "See [erratum E99](../errata.md#E99).", "errata"),
         (
             "07_outlook/01_serving_cost.ipynb",

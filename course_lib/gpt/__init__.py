@@ -15,6 +15,8 @@ Modules (read in this order):
   :func:`greedy_completions` for many prompts of different lengths in one padded batch.
 * :mod:`~course_lib.gpt.attention_maps` -- :func:`attention_maps`, the attention
   probabilities of every layer and head; :func:`attention_trace` adds values and outputs.
+* :mod:`~course_lib.gpt.distillation` -- soft-target distillation (Hinton et al. 2015): the
+  loss and a :class:`~course_lib.training.Task` that trains a student on a frozen teacher.
 
 Training and sampling the baby GPT (random ``x`` here; windows of a text in practice)::
 
@@ -27,6 +29,13 @@ Training and sampling the baby GPT (random ``x`` here; windows of a text in prac
 
 from course_lib.gpt.attention_maps import AttentionTrace, attention_maps, attention_trace
 from course_lib.gpt.config import GPTConfig
+from course_lib.gpt.distillation import (
+    DistillationConfig,
+    distillation_loss,
+    distillation_terms,
+    make_distillation_task,
+    softened_probabilities,
+)
 from course_lib.gpt.generate import generate, greedy_completions, incremental_logits
 from course_lib.gpt.loss import (
     evaluate,
@@ -54,12 +63,15 @@ __all__ = [
     "AttentionTrace",
     "Block",
     "CausalSelfAttention",
+    "DistillationConfig",
     "GPTConfig",
     "apply_temperature",
     "attention_maps",
     "attention_trace",
     "causal_mask",
     "check_tokens",
+    "distillation_loss",
+    "distillation_terms",
     "evaluate",
     "filter_logits",
     "generate",
@@ -67,10 +79,12 @@ __all__ = [
     "incremental_logits",
     "lm_eval_fn",
     "lm_loss_fn",
+    "make_distillation_task",
     "make_optimizer",
     "make_task",
     "next_token_loss",
     "sample_next",
+    "softened_probabilities",
     "token_loss_sum",
     "top_k_filter",
     "top_p_filter",
