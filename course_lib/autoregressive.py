@@ -32,7 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.runtime.validation import check_array, check_int, check_real
+from course_lib.runtime.validation import check_array, check_int, check_real, check_widths
 from course_lib.training import Objective, Task
 
 
@@ -56,12 +56,7 @@ class GridARConfig:
         check_int("GridARConfig.bins", self.bins, minimum=2, maximum=1024)
         low = check_real("GridARConfig.low", self.low)
         check_real("GridARConfig.high", self.high, minimum=low, strict=True)
-        if not isinstance(self.hidden, (tuple, list)) or not self.hidden:
-            raise ValueError(f"GridARConfig.hidden must be a non-empty tuple, got {self.hidden!r}")
-        widths = tuple(
-            check_int(f"GridARConfig.hidden[{i}]", w, minimum=1) for i, w in enumerate(self.hidden)
-        )
-        object.__setattr__(self, "hidden", widths)
+        object.__setattr__(self, "hidden", check_widths("GridARConfig.hidden", self.hidden))
 
     @property
     def width(self) -> float:

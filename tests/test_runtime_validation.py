@@ -140,3 +140,16 @@ def test_check_bool_accepts_only_true_and_false():
     for bad in (1, 0, "False", None):
         with pytest.raises(TypeError, match="flag must be True or False"):
             check_bool("flag", bad)
+
+
+def test_check_widths_returns_a_tuple_of_ints_and_names_the_bad_element():
+    from course_lib.runtime.validation import check_widths
+
+    assert check_widths("hidden", [64, np.int64(32)]) == (64, 32)
+    assert all(type(w) is int for w in check_widths("hidden", (np.int32(8),)))
+    with pytest.raises(TypeError, match="hidden must be a tuple of ints, got 64"):
+        check_widths("hidden", 64)
+    with pytest.raises(ValueError, match="hidden is empty"):
+        check_widths("hidden", ())
+    with pytest.raises(ValueError, match=r"hidden\[1\] must be an integer >= 1"):
+        check_widths("hidden", (16, 0))

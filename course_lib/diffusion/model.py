@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib.diffusion.schedule import NoiseSchedule, mean_from_eps
-from course_lib.runtime.validation import check_array, check_int
+from course_lib.runtime.validation import check_array, check_int, check_widths
 from course_lib.training import Objective, Task
 
 
@@ -51,15 +51,7 @@ class DiffusionConfig:
                 f"{type(self.schedule).__name__}"
             )
         check_int("DiffusionConfig.data_dim", self.data_dim, minimum=1)
-        if not isinstance(self.hidden, (tuple, list)) or not self.hidden:
-            raise ValueError(
-                f"DiffusionConfig.hidden must be a non-empty tuple, got {self.hidden!r}"
-            )
-        widths = tuple(
-            check_int(f"DiffusionConfig.hidden[{i}]", w, minimum=1)
-            for i, w in enumerate(self.hidden)
-        )
-        object.__setattr__(self, "hidden", widths)
+        object.__setattr__(self, "hidden", check_widths("DiffusionConfig.hidden", self.hidden))
         check_int("DiffusionConfig.time_dim", self.time_dim, minimum=2)
         if self.time_dim % 2:
             raise ValueError(f"DiffusionConfig.time_dim must be even, got {self.time_dim}")

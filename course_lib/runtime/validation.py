@@ -139,6 +139,18 @@ def check_nonempty(name: str, value: Sequence[Any]) -> Sequence[Any]:
     return value
 
 
+def check_widths(name: str, value: Any) -> tuple[int, ...]:
+    """Layer widths: a non-empty tuple or list of integers ``>= 1``, returned as a tuple.
+
+    The message names the argument and the element that is wrong (``hidden[1]``).
+    """
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple of ints, got {value!r}")
+    if not value:
+        raise ValueError(f"{name} is empty: it needs at least one layer width")
+    return tuple(check_int(f"{name}[{i}]", width, minimum=1) for i, width in enumerate(value))
+
+
 _KINDS = {
     "float": "f",
     "int": "iu",

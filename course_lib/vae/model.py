@@ -25,7 +25,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.runtime.validation import check_array, check_choice, check_int, check_real
+from course_lib.runtime.validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_real,
+    check_widths,
+)
 from course_lib.training import Objective, Task
 
 KINDS = ("mlp", "conv")
@@ -55,13 +61,7 @@ class VAEConfig:
         check_choice("VAEConfig.kind", self.kind, KINDS)
         max_latent = 50 if self.kind == "mlp" else 256
         check_int("VAEConfig.latent_dim", self.latent_dim, minimum=1, maximum=max_latent)
-        if not isinstance(self.hidden, (tuple, list)):
-            raise TypeError(f"VAEConfig.hidden must be a tuple of ints, got {self.hidden!r}")
-        if not self.hidden:
-            raise ValueError("VAEConfig.hidden is empty: it needs at least one layer width")
-        for i, width in enumerate(self.hidden):
-            check_int(f"VAEConfig.hidden[{i}]", width, minimum=1)
-        object.__setattr__(self, "hidden", tuple(int(width) for width in self.hidden))
+        object.__setattr__(self, "hidden", check_widths("VAEConfig.hidden", self.hidden))
         check_real("VAEConfig.beta", self.beta, minimum=0.0)
         if not isinstance(self.input_shape, (tuple, list)) or len(self.input_shape) != 3:
             raise ValueError(f"VAEConfig.input_shape must be (H, W, C), got {self.input_shape!r}")

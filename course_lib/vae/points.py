@@ -32,7 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.runtime.validation import check_array, check_int, check_real
+from course_lib.runtime.validation import check_array, check_int, check_real, check_widths
 from course_lib.training import Objective, Task
 from course_lib.vae.model import gaussian_kl, gaussian_log_density, reparameterize
 
@@ -56,15 +56,7 @@ class PointVAEConfig:
     def __post_init__(self) -> None:
         check_int("PointVAEConfig.data_dim", self.data_dim, minimum=1)
         check_int("PointVAEConfig.latent_dim", self.latent_dim, minimum=1, maximum=64)
-        if not isinstance(self.hidden, (tuple, list)) or not self.hidden:
-            raise ValueError(
-                f"PointVAEConfig.hidden must be a non-empty tuple, got {self.hidden!r}"
-            )
-        widths = tuple(
-            check_int(f"PointVAEConfig.hidden[{i}]", w, minimum=1)
-            for i, w in enumerate(self.hidden)
-        )
-        object.__setattr__(self, "hidden", widths)
+        object.__setattr__(self, "hidden", check_widths("PointVAEConfig.hidden", self.hidden))
         check_real("PointVAEConfig.min_log_var", self.min_log_var)
 
 
