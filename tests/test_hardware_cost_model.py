@@ -1,6 +1,6 @@
-"""course_lib.hardware.cost_model: FLOPs per token, KV cache, decode and prefill bounds (lumped and
-per operation), critical batch, memory fit, training FLOPs and time, energy, against published
-numbers and hand computations."""
+"""course_lib.hardware.cost_model and course_lib.hardware.training_cost: FLOPs per token, KV
+cache, decode and prefill bounds (lumped and per operation), critical batch, memory fit, training
+FLOPs and time, energy, against published numbers and hand computations."""
 
 from __future__ import annotations
 
@@ -17,14 +17,10 @@ from course_lib.hardware.cost_model import (
     fits_in_memory,
     flops_per_token,
     gemm_critical_batch,
-    implied_utilisation,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
     max_batch_in_memory,
     prefill_time,
-    training_flops,
-    training_seconds,
-    training_time,
     weight_bytes,
 )
 from course_lib.hardware.shapes import (
@@ -35,6 +31,12 @@ from course_lib.hardware.shapes import (
     matmul_parameter_count,
 )
 from course_lib.hardware.specs import get_spec
+from course_lib.hardware.training_cost import (
+    implied_utilisation,
+    training_flops,
+    training_seconds,
+    training_time,
+)
 
 MIB = 2**20
 P, B = 100e12, 1e12  # a made-up machine: 100 TFLOP/s, 1 TB/s, ridge at 100 FLOP/byte

@@ -14,9 +14,9 @@ Modules (importing this package does not import TensorFlow; the benchmarks do, l
   GPT-2 small, GPT-3 175B, Llama-2-7B.
 * ``cost_model`` -- FLOPs per token (forward; training ``6 N + 12 L T d``), KV cache,
   decode and prefill time bounds (lumped, and per operation: weight GEMMs vs attention),
-  critical batch, what fits in memory, training FLOPs ``6 N D``, training time and the
-  training-time estimator ``6 N D / (n P u)`` with its inverse, the utilisation a reported run
-  implies; energy per token.
+  critical batch, what fits in memory, energy per token.
+* ``training_cost`` -- training FLOPs ``6 N D`` and the training-time estimator
+  ``6 N D / (n P u)`` with its inverse, the utilisation a reported run implies.
 * ``serving``    -- :func:`serving_estimate`: chapter 07's cost of serving a model to many
   users (GPUs per replica, users that fit, tokens/s, energy, cost per conversation).
 """
@@ -32,15 +32,11 @@ from .cost_model import (
     fits_in_memory,
     flops_per_token,
     gemm_critical_batch,
-    implied_utilisation,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
     max_batch_in_memory,
     prefill_time,
-    training_flops,
     training_flops_per_token,
-    training_seconds,
-    training_time,
     weight_bytes,
 )
 from .machine import (
@@ -85,6 +81,7 @@ from .shapes import (
     parameter_count,
 )
 from .specs import SPECS, HardwareSpec, get_spec, spec_names
+from .training_cost import implied_utilisation, training_flops, training_seconds, training_time
 
 __all__ = [
     "GPT2_SMALL",
