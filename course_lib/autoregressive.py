@@ -32,7 +32,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.runtime.validation import check_array, check_int, check_real, check_widths
+from course_lib.runtime.validation import (
+    check_array,
+    check_config,
+    check_int,
+    check_real,
+    check_widths,
+)
 from course_lib.training import Objective, Task
 
 
@@ -93,9 +99,7 @@ class GridAutoregressive(keras.Model):
 
     def __init__(self, cfg: GridARConfig | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
-        if cfg is not None and not isinstance(cfg, GridARConfig):
-            raise TypeError(f"cfg must be a GridARConfig or None, got {type(cfg).__name__}")
-        self.cfg = cfg or GridARConfig()
+        self.cfg = check_config("cfg", cfg, GridARConfig)
         k = self.cfg.bins
         self.first_logits = self.add_weight(
             shape=(k,), initializer="zeros", name="first_logits", trainable=True

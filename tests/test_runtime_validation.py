@@ -153,3 +153,19 @@ def test_check_widths_returns_a_tuple_of_ints_and_names_the_bad_element():
         check_widths("hidden", ())
     with pytest.raises(ValueError, match=r"hidden\[1\] must be an integer >= 1"):
         check_widths("hidden", (16, 0))
+
+
+def test_check_config_defaults_none_and_names_both_types():
+    from dataclasses import dataclass
+
+    from course_lib.runtime.validation import check_config
+
+    @dataclass(frozen=True)
+    class Cfg:
+        width: int = 8
+
+    given = Cfg(4)
+    assert check_config("cfg", given, Cfg) is given
+    assert check_config("cfg", None, Cfg) == Cfg()
+    with pytest.raises(TypeError, match="cfg must be a Cfg or None, got dict"):
+        check_config("cfg", {"width": 4}, Cfg)

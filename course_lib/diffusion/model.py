@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib.diffusion.schedule import NoiseSchedule, mean_from_eps
-from course_lib.runtime.validation import check_array, check_int, check_widths
+from course_lib.runtime.validation import check_array, check_config, check_int, check_widths
 from course_lib.training import Objective, Task
 
 
@@ -88,9 +88,7 @@ class DDPM(keras.Model):
 
     def __init__(self, cfg: DiffusionConfig | None = None, seed: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
-        if cfg is not None and not isinstance(cfg, DiffusionConfig):
-            raise TypeError(f"cfg must be a DiffusionConfig or None, got {type(cfg).__name__}")
-        self.cfg = cfg or DiffusionConfig()
+        self.cfg = check_config("cfg", cfg, DiffusionConfig)
         self.network = build_noise_predictor(self.cfg)
         seed = check_int("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed, name="ddpm_seed")

@@ -28,7 +28,7 @@ from course_lib.gan.losses import (
     wasserstein_generator_loss,
 )
 from course_lib.gan.networks import build_discriminator, build_generator
-from course_lib.runtime.validation import check_int
+from course_lib.runtime.validation import check_config, check_int
 from course_lib.training import Objective, Task, Trainer
 from course_lib.training.history import Record
 
@@ -49,9 +49,7 @@ class GAN(keras.Model):
 
     def __init__(self, cfg: GANConfig | None = None, seed: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
-        if cfg is not None and not isinstance(cfg, GANConfig):
-            raise TypeError(f"cfg must be a GANConfig or None, got {type(cfg).__name__}")
-        self.cfg = cfg or GANConfig()
+        self.cfg = check_config("cfg", cfg, GANConfig)
         self.generator = build_generator(self.cfg)
         self.discriminator = build_discriminator(self.cfg)
         seed = check_int("seed", seed)

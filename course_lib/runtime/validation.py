@@ -24,9 +24,11 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 def _bounds_text(minimum: float | None, maximum: float | None, strict: bool) -> str:
@@ -136,6 +138,18 @@ def check_nonempty(name: str, value: Sequence[Any]) -> Sequence[Any]:
         raise TypeError(f"{name} must be a sequence, got {type(value).__name__}")
     if len(value) == 0:
         raise ValueError(f"{name} is empty: it needs at least one element")
+    return value
+
+
+def check_config(name: str, value: Any, config_type: type[T]) -> T:
+    """``value`` if it is a ``config_type``, a default ``config_type()`` if it is ``None``; else
+    a ``TypeError`` naming both types (a model's ``cfg`` argument)."""
+    if value is None:
+        return config_type()
+    if not isinstance(value, config_type):
+        raise TypeError(
+            f"{name} must be a {config_type.__name__} or None, got {type(value).__name__}"
+        )
     return value
 
 

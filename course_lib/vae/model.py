@@ -28,6 +28,7 @@ import tensorflow as tf
 from course_lib.runtime.validation import (
     check_array,
     check_choice,
+    check_config,
     check_int,
     check_real,
     check_widths,
@@ -198,9 +199,7 @@ class VAE(keras.Model):
 
     def __init__(self, cfg: VAEConfig | None = None, seed: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
-        if cfg is not None and not isinstance(cfg, VAEConfig):
-            raise TypeError(f"cfg must be a VAEConfig or None, got {type(cfg).__name__}")
-        self.cfg = cfg or VAEConfig()
+        self.cfg = check_config("cfg", cfg, VAEConfig)
         self.encoder = build_encoder(self.cfg)
         self.decoder = build_decoder(self.cfg)
         seed = check_int("seed", seed)

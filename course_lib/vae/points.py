@@ -32,7 +32,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.runtime.validation import check_array, check_int, check_real, check_widths
+from course_lib.runtime.validation import (
+    check_array,
+    check_config,
+    check_int,
+    check_real,
+    check_widths,
+)
 from course_lib.training import Objective, Task
 from course_lib.vae.model import gaussian_kl, gaussian_log_density, reparameterize
 
@@ -73,9 +79,7 @@ class PointVAE(keras.Model):
 
     def __init__(self, cfg: PointVAEConfig | None = None, seed: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
-        if cfg is not None and not isinstance(cfg, PointVAEConfig):
-            raise TypeError(f"cfg must be a PointVAEConfig or None, got {type(cfg).__name__}")
-        self.cfg = cfg = cfg or PointVAEConfig()
+        self.cfg = cfg = check_config("cfg", cfg, PointVAEConfig)
         x = keras.Input(shape=(cfg.data_dim,), name="x")
         mu, log_var = keras.ops.split(_mlp(x, cfg.hidden, 2 * cfg.latent_dim), 2, axis=-1)
         self.encoder = keras.Model(x, [mu, log_var], name="point_encoder")
