@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from course_lib.book import command as book
 from course_lib.classroom import command as classroom
+from course_lib.recipes import command as train
 from course_lib.runtime import cli as runtime
 
 
@@ -49,6 +50,11 @@ COMMANDS: dict[str, Command] = {
         "execute the chapters (cached) and render the course as HTML in _build/html",
         book.run,
         book.add_arguments,
+    ),
+    "train": Command(
+        "train a course model (classifier, vae, gan, gpt) as its chapter does; resumable",
+        train.run,
+        train.add_arguments,
     ),
 }
 
