@@ -35,7 +35,9 @@ LAYERS = {
     "viz": 2,
     "classroom": 1,
     "book": 2,
-    "cli": 3,
+    "recipes": 3,
+    "bench": 4,
+    "cli": 5,
 }
 TOP = {"course_lib", "__main__"}
 

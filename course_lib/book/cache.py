@@ -27,11 +27,9 @@ so the cache holds at most one entry per notebook and profile.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import sys
-from collections.abc import Iterable
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -40,21 +38,13 @@ import nbformat
 from nbformat import NotebookNode
 
 from course_lib.book.execute import CACHED, OK, Execution
+from course_lib.runtime import fingerprint
 from course_lib.runtime.paths import chapter_notebooks
 
 CACHE_FORMAT = "course-build-cache-1"
 PACKAGES = ("tensorflow", "keras", "numpy", "matplotlib", "sympy")
 # Code that makes a notebook's outputs depend on the text of the whole course.
 READS_COURSE_TEXT = ("course_passages",)
-
-
-def _digest(parts: Iterable[str | bytes]) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
-    return h.hexdigest()
 
 
 def notebook_code_digest(nb: NotebookNode) -> str:
@@ -64,20 +54,13 @@ def notebook_code_digest(nb: NotebookNode) -> str:
     for cell in nb.cells:
         if cell.cell_type == "code":
             parts += [cell.source, json.dumps(sorted(cell.metadata.get("tags", [])))]
-    return _digest(parts)
+    return fingerprint.digest(parts)
 
 
 def library_digest(package: str | Path) -> str:
     """SHA-256 of every ``.py`` file under ``package`` (relative path and content), sorted,
-    except the build package ``book/``."""
-    package = Path(package)
-    parts: list[str | bytes] = []
-    for path in sorted(package.rglob("*.py")):
-        rel = path.relative_to(package)
-        if rel.parts[0] == "book" or "__pycache__" in rel.parts:
-            continue
-        parts += [rel.as_posix(), path.read_bytes()]
-    return _digest(parts)
+    except the build package ``book/`` (:func:`course_lib.runtime.fingerprint.library_digest`)."""
+    return fingerprint.library_digest(package, exclude=("book",))
 
 
 def data_fingerprint(folder: str | Path) -> str:
@@ -90,7 +73,7 @@ def data_fingerprint(folder: str | Path) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         stat = path.stat()
         parts.append(f"{path.relative_to(folder).as_posix()} {stat.st_size} {stat.st_mtime_ns}")
-    return _digest(parts)
+    return fingerprint.digest(parts)
 
 
 def versions() -> str:
@@ -113,7 +96,7 @@ def course_text_digest(chapters: str | Path) -> str:
         nb = nbformat.read(path, as_version=4)
         parts.append(path.relative_to(chapters).as_posix())
         parts += [c.source for c in nb.cells if c.cell_type == "markdown"]
-    return _digest(parts)
+    return fingerprint.digest(parts)
 
 
 def reads_course_text(nb: NotebookNode) -> bool:
@@ -133,7 +116,7 @@ def cache_key(nb: NotebookNode, *, profile: str, environment: str, course_text: 
     ``course_text`` is :func:`course_text_digest`, used only if ``nb`` reads the course's text.
     """
     text = course_text if reads_course_text(nb) else ""
-    return _digest([CACHE_FORMAT, profile, environment, notebook_code_digest(nb), text])
+    return fingerprint.digest([CACHE_FORMAT, profile, environment, notebook_code_digest(nb), text])
 
 
 def merge_outputs(nb: NotebookNode, executed: NotebookNode) -> NotebookNode:
@@ -167,7 +150,7 @@ class ExecutionCache:
         self.folder = Path(folder)
         self.profile = profile
         self.chapters = Path(chapters)
-        self.environment = _digest(
+        self.environment = fingerprint.digest(
             [library_digest(library), data_fingerprint(data), versions(), sys.version]
         )
         self._course_text: str | None = None
