@@ -69,7 +69,10 @@ class Checkpointer:
         keep: how many recent checkpoints to keep.
         strategy: the distribution strategy; on a worker that is not the chief, checkpoints
             go to a throw-away sub-directory ``worker-<i>-tmp`` (every worker must take part
-            in saving, only the chief's copy is kept).
+            in saving, only the chief's copy is kept), and :meth:`restore` reads the
+            *chief's* newest checkpoint, so every worker resumes from the same step with the
+            same weights and data position (the run directory must be one all workers see:
+            the same disk on one machine, a shared file system on a cluster).
     """
 
     def __init__(
@@ -79,11 +82,12 @@ class Checkpointer:
         keep: int,
         strategy: tf.distribute.Strategy | None = None,
     ) -> None:
-        self.directory = Path(directory).expanduser()
+        self.run_directory = Path(directory).expanduser()
+        self.directory = self.run_directory
         strategy = strategy or tf.distribute.get_strategy()
         if not is_chief(strategy):
             task_id = strategy.cluster_resolver.task_id
-            self.directory = self.directory / f"worker-{task_id}-tmp"
+            self.directory = self.run_directory / f"worker-{task_id}-tmp"
         self.directory.mkdir(parents=True, exist_ok=True)
         self.checkpoint = tf.train.Checkpoint(**dict(objects))
         self.manager = tf.train.CheckpointManager(
@@ -102,7 +106,8 @@ class Checkpointer:
         arrays: Mapping[str, list[np.ndarray]] | None = None,
     ) -> str:
         """Write the checkpoint ``ckpt-<step>`` with its side files; return its prefix."""
-        path = self.manager.save(checkpoint_number=step)
+        # side files first: a process killed in between leaves an unused side file, never a
+        # checkpoint without its state (the manager's index names a step only once it is saved)
         _write_json(self.directory / f"state-{step}.json", dict(state))
         if arrays:
             flat = {
@@ -111,6 +116,9 @@ class Checkpointer:
             tmp = self.directory / f"arrays-{step}.tmp.npz"
             np.savez(tmp, **flat)
             os.replace(tmp, self.directory / f"arrays-{step}.npz")
+        else:
+            (self.directory / f"arrays-{step}.npz").unlink(missing_ok=True)
+        path = self.manager.save(checkpoint_number=step)
         self._delete_orphan_side_files()
         return path
 
@@ -120,7 +128,8 @@ class Checkpointer:
         Raises ``ValueError`` when the checkpoint does not match the objects (another
         model, optimizer or data pipeline).
         """
-        latest = self.latest
+        source = self.run_directory  # the chief's checkpoints, also on the other workers
+        latest = tf.train.latest_checkpoint(str(source))
         if latest is None:
             return None
         try:
@@ -132,26 +141,15 @@ class Checkpointer:
                 "start afresh (nb.run_dir(name, fresh=True) empties the run directory)."
             ) from err
         step = _step_of(latest)
-        state_file = self.directory / f"state-{step}.json"
+        state_file = source / f"state-{step}.json"
         state = json.loads(state_file.read_text()) if state_file.exists() else {}
-        return Restored(path=latest, step=step, state=state, arrays=self._read_arrays(step))
+        return Restored(path=latest, step=step, state=state, arrays=_read_arrays(source, step))
 
     def write_json(self, name: str, obj: Any) -> Path:
         """Write ``obj`` as ``<directory>/<name>`` atomically (e.g. ``history.json``)."""
         path = self.directory / name
         _write_json(path, obj)
         return path
-
-    def _read_arrays(self, step: int) -> dict[str, list[np.ndarray]]:
-        path = self.directory / f"arrays-{step}.npz"
-        if not path.exists():
-            return {}
-        grouped: dict[str, dict[int, np.ndarray]] = {}
-        with np.load(path) as f:
-            for key in f.files:
-                name, index = key.rsplit("__", 1)
-                grouped.setdefault(name, {})[int(index)] = f[key]
-        return {name: [values[i] for i in sorted(values)] for name, values in grouped.items()}
 
     def _delete_orphan_side_files(self) -> None:
         kept = {_step_of(path) for path in self.manager.checkpoints}
@@ -160,6 +158,18 @@ class Checkpointer:
                 stem = path.name.split("-", 1)[1].split(".", 1)[0]
                 if stem.isdigit() and int(stem) not in kept:
                     path.unlink(missing_ok=True)
+
+
+def _read_arrays(directory: Path, step: int) -> dict[str, list[np.ndarray]]:
+    path = directory / f"arrays-{step}.npz"
+    if not path.exists():
+        return {}
+    grouped: dict[str, dict[int, np.ndarray]] = {}
+    with np.load(path) as f:
+        for key in f.files:
+            name, index = key.rsplit("__", 1)
+            grouped.setdefault(name, {})[int(index)] = f[key]
+    return {name: [values[i] for i in sorted(values)] for name, values in grouped.items()}
 
 
 def _step_of(path: str) -> int:

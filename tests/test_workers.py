@@ -1,0 +1,281 @@
+"""The local multi-worker launcher (``course_lib.runtime.workers``) and multi-worker training.
+
+The pure parts (``TF_CONFIG``, ports, threads, argv, messages) and the launcher's process
+handling (with stand-in workers that need no TensorFlow) are fast. One test trains for real:
+2 workers under ``MultiWorkerMirroredStrategy`` against one device, through a worker that
+dies mid-run, a rerun that resumes, and the NaN guard.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_lib.runtime import workers
+from course_lib.runtime.devices import parse_tf_config
+
+ROOT = Path(__file__).resolve().parents[1]
+JOB = ROOT / "tests" / "workers_job.py"
+
+# --------------------------------------------------------------------------- pure parts
+
+
+def test_free_ports_are_distinct_and_free():
+    ports = workers.free_ports(3)
+    assert len(set(ports)) == 3
+    for port in ports:
+        with socket.socket() as s:
+            s.bind((workers.LOOPBACK, port))  # still free after the call
+    with pytest.raises(ValueError):
+        workers.free_ports(0)
+
+
+def test_tf_config_names_the_cluster_and_this_worker():
+    hosts = ["127.0.0.1:1000", "127.0.0.1:1001"]
+    config = json.loads(workers.tf_config(hosts, 1))
+    assert config == {
+        "cluster": {"worker": hosts},
+        "task": {"type": "worker", "index": 1},
+    }
+    assert parse_tf_config(workers.tf_config(hosts, 0)) == 2  # what RuntimeSetup reads
+    configs = workers.cluster_tf_configs(["node1:12345", "node2:12345", "node3:12345"])
+    assert [json.loads(c)["task"]["index"] for c in configs] == [0, 1, 2]
+    assert {json.dumps(json.loads(c)["cluster"]) for c in configs} == {
+        json.dumps({"worker": ["node1:12345", "node2:12345", "node3:12345"]})
+    }
+
+
+@pytest.mark.parametrize(
+    "hosts, index, match",
+    [
+        ([], 0, "at least one"),
+        (["127.0.0.1"], 0, "host:port"),
+        (["127.0.0.1:x"], 0, "host:port"),
+        (["a:1", "b:2"], 2, "not a worker"),
+        (["a:1"], -1, "index"),
+    ],
+)
+def test_tf_config_rejects_bad_clusters(hosts, index, match):
+    with pytest.raises(ValueError, match=match):
+        workers.tf_config(hosts, index)
+
+
+def test_threads_share_the_cores():
+    assert workers.threads_per_worker(2, cpus=2) == 1
+    assert workers.threads_per_worker(1, cpus=2) == 2
+    assert workers.threads_per_worker(4, cpus=2) == 1  # never 0
+    assert workers.threads_per_worker(2, cpus=8) == 4
+    assert workers.threads_per_worker(2) >= 1
+
+
+def test_worker_env_sets_tf_config_and_keeps_explicit_thread_counts():
+    env = workers.worker_env({"PATH": "/bin", "OMP_NUM_THREADS": "7"}, '{"x": 1}', threads=2)
+    assert env["TF_CONFIG"] == '{"x": 1}' and env["PATH"] == "/bin"
+    assert env["TF_NUM_INTRAOP_THREADS"] == "2" and env["TF_NUM_INTEROP_THREADS"] == "2"
+    assert env["OMP_NUM_THREADS"] == "7"  # the learner's own setting wins
+    assert "TF_NUM_INTRAOP_THREADS" not in workers.worker_env({}, "{}")
+
+
+def test_run_dir_is_read_from_argv():
+    assert workers.run_dir_of(["train", "gpt", "--run-dir", "/r/x"]) == Path("/r/x")
+    assert workers.run_dir_of(["train", "--run-dir=/r/y", "--seed", "0"]) == Path("/r/y")
+    assert workers.run_dir_of(["train", "gpt"]) is None
+    assert workers.run_dir_of(["train", "--run-dir"]) is None
+
+
+def test_exit_codes_and_the_failure_message():
+    assert workers.describe_exit(3) == "exited with code 3"
+    assert workers.describe_exit(-9) == "was killed by signal 9 (SIGKILL)"
+    assert workers.exit_code(-9) == 137 and workers.exit_code(3) == 3
+    message = workers.failure_message(1, -9, "/r/workers/worker-1.log")
+    assert "worker 1 was killed by signal 9" in message
+    assert "/r/workers/worker-1.log" in message
+    assert "Rerun the same command to resume from the last checkpoint" in message
+    assert "(the chief)" in workers.failure_message(0, 1, "x")
+
+
+def test_launch_refuses_a_workers_flag_in_argv(tmp_path):
+    for argv in (["train", "gpt", "--workers", "2"], ["train", "--workers=2"]):
+        with pytest.raises(ValueError, match="--workers"):
+            workers.launch(argv, 2, log_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- processes
+
+# A stand-in worker: prints its TF_CONFIG index and thread count, then does what argv[1] says
+# for its index: "ok" exits 0, "fail" exits 3, "kill" SIGKILLs itself, "hang" sleeps.
+FAKE = textwrap.dedent("""
+    import glob, json, os, signal, sys, time
+    index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+    def wait_for_the_hanging_one():
+        for _ in range(200):
+            if glob.glob(sys.argv[2] + "/pid-*"):
+                return
+            time.sleep(0.05)
+    print(f"worker {index} of {os.environ['TF_CONFIG']} threads "
+          f"{os.environ['TF_NUM_INTRAOP_THREADS']}", flush=True)
+    action = sys.argv[1].split(",")[index]
+    if action == "fail":
+        wait_for_the_hanging_one()
+        sys.exit(3)
+    if action == "kill":
+        wait_for_the_hanging_one()
+        os.kill(os.getpid(), signal.SIGKILL)
+    if action == "hang":
+        open(sys.argv[2] + f"/pid-{index}", "w").write(str(os.getpid()))
+        time.sleep(600)
+    print(f"worker {index} done", flush=True)
+""")
+
+
+def _fake_launch(tmp_path: Path, actions: str, **kwargs) -> tuple[int, str, float]:
+    out = io.StringIO()
+    began = time.monotonic()
+    code = workers.launch(
+        [actions, str(tmp_path)],
+        len(actions.split(",")),
+        command=[sys.executable, "-c", FAKE],
+        log_dir=tmp_path / "logs",
+        out=out,
+        poll_seconds=0.05,
+        **kwargs,
+    )
+    return code, out.getvalue(), time.monotonic() - began
+
+
+def test_launch_runs_every_worker_with_its_own_tf_config(tmp_path):
+    code, out, _ = _fake_launch(tmp_path, "ok,ok,ok", threads=1)
+    assert code == 0, out
+    assert "worker 0 done" in out and "worker 1 done" not in out  # the chief on the console
+    for i in range(3):
+        log = (tmp_path / "logs" / f"worker-{i}.log").read_text()
+        assert f"worker {i} done" in log and "threads 1" in log
+        assert f'"index": {i}' in log
+    ports = {
+        json.loads(line.split(" of ", 1)[1].rsplit(" threads", 1)[0])["cluster"]["worker"][0]
+        for line in (tmp_path / "logs" / "worker-0.log").read_text().splitlines()[:1]
+    }
+    assert all(p.startswith("127.0.0.1:") for p in ports)
+
+
+@pytest.mark.parametrize(
+    "actions, code, words",
+    [
+        ("hang,fail", 3, "worker 1 exited with code 3"),
+        ("hang,kill", 137, "worker 1 was killed by signal 9 (SIGKILL)"),
+        ("fail,hang", 3, "worker 0 (the chief) exited with code 3"),
+    ],
+)
+def test_a_dying_worker_stops_the_run_with_a_clear_message(tmp_path, actions, code, words):
+    got, out, seconds = _fake_launch(tmp_path, actions)
+    assert got == code, out
+    last = out.strip().splitlines()[-1]
+    assert words in last and "worker-" in last and "Rerun the same command" in last
+    assert seconds < 20  # the hanging worker was terminated, not waited for
+    assert len(list(tmp_path.glob("pid-*"))) == 1
+    for pid_file in tmp_path.glob("pid-*"):
+        pid = int(pid_file.read_text())
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        from course_lib.runtime import workers
+        sys.exit(workers.launch(["hang,hang", {str(tmp_path)!r}], 2,
+                                command=[sys.executable, "-c", {FAKE!r}],
+                                log_dir={str(tmp_path / "logs")!r}, grace_seconds=3))
+    """)
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while len(list(tmp_path.glob("pid-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pids = [int(p.read_text()) for p in tmp_path.glob("pid-*")]
+    assert len(pids) == 2
+    launcher.send_signal(signal.SIGINT)
+    out, _ = launcher.communicate(timeout=30)
+    assert launcher.returncode == 130, out
+    assert "Ctrl-C" in out and "Rerun the same command" in out
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+# --------------------------------------------------------------------------- real training
+
+#: Relative tolerance between the 2-worker and the one-device loss curves. Both runs apply the
+#: same updates; only float32 sums are taken in another order (each replica sums its half of
+#: the batch, then the all-reduce adds the halves). Re-associating a float32 sum of n >= 0
+#: terms changes it by at most about 2 (n - 1) u of the sum, u = 2**-24: 7.5e-6 for the 64
+#: per-example losses of a batch. 1e-5 is that bound; the differences of the updates that
+#: follow from it stay far below it over this short run (measured: at most 1.7e-7).
+RTOL = 1e-5
+
+
+def _losses(history: dict) -> dict[int, float]:
+    return {int(step): values["loss"] for step, values in history["points"]}
+
+
+def test_two_workers_match_one_device_through_a_crash_a_resume_and_a_nan(tmp_path):
+    """The course's Trainer under MultiWorkerMirroredStrategy, started by the launcher.
+
+    40 steps of a small MLP; a NaN target at step 35 fires the NaN guard in both runs. In the
+    2-worker run, worker 1 dies at step 20: the launcher stops the run naming it; the same
+    command again resumes from the chief's checkpoint and runs to the NaN. The loss of every
+    step and every record's training and validation means match one device within RTOL.
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_PROFILE": "ci"}
+    args = ["--steps", "40", "--nan-at", "35"]
+    one_dir, two_dir = tmp_path / "one", tmp_path / "two"
+    one = subprocess.Popen(  # the one-device reference, alongside the first 2-worker run
+        [sys.executable, str(JOB), "--run-dir", str(one_dir), *args],
+        env={**env, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    out = io.StringIO()
+    argv = ["--run-dir", str(two_dir), *args, "--crash-at", "20"]
+    code = workers.launch(argv, 2, env=env, command=[sys.executable, str(JOB)], out=out)
+    first = out.getvalue()
+    assert code == 3, first
+    assert "worker 1 exited with code 3" in first and "Rerun the same command" in first
+    assert str(two_dir / "workers" / "worker-1.log") in first  # logs go to <run dir>/workers
+    one_out, _ = one.communicate(timeout=300)
+    assert one.returncode == 0, one_out[-3000:]
+
+    out = io.StringIO()
+    argv = ["--run-dir", str(two_dir), *args]
+    code = workers.launch(argv, 2, env=env, command=[sys.executable, str(JOB)], out=out)
+    second = out.getvalue()
+    assert code == 0, second
+    assert "resumed from" in second, second  # from the chief's checkpoint (step 10 or 20)
+    assert "done: multi_worker, 2 replica(s)" in second
+
+    a = json.loads((one_dir / "history.json").read_text())
+    b = json.loads((two_dir / "history.json").read_text())
+    assert a["stop_reason"] == b["stop_reason"] == "non-finite"
+    assert "at step 35" in a["message"] and a["message"] == b["message"]
+    la, lb = _losses(a), _losses(b)
+    assert sorted(la) == sorted(lb) == list(range(1, 35))
+    np.testing.assert_allclose([lb[s] for s in la], list(la.values()), rtol=RTOL)
+    assert [r["step"] for r in a["records"]] == [r["step"] for r in b["records"]] == [10, 20, 30]
+    for ra, rb in zip(a["records"], b["records"], strict=True):
+        for split in ("train", "val"):
+            np.testing.assert_allclose(rb[split]["loss"], ra[split]["loss"], rtol=RTOL)
+    # the chief kept the checkpoints, worker 1 wrote a throw-away copy beside them
+    assert (two_dir / "checkpoint").exists() and (two_dir / "worker-1-tmp").is_dir()
