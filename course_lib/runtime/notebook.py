@@ -1,6 +1,6 @@
 """The first line of every chapter: ``nb = course_lib.start()``.
 
-Before a notebook computes anything it needs the same five things, in this order:
+Before a notebook computes anything it needs the same six things, in this order:
 
 1. a clock, started first, so the notebook can report its own run time;
 2. TensorFlow's C++ log level, set *before* TensorFlow is imported (``TF_CPP_MIN_LOG_LEVEL``,
@@ -8,9 +8,14 @@ Before a notebook computes anything it needs the same five things, in this order
 3. the run profile (``COURSE_PROFILE``), which sizes every experiment;
 4. seeds for Python, NumPy, TensorFlow and Keras, so a run repeats;
 5. the device set-up (``tf.distribute`` strategy, precision policy), chosen from the
-   hardware found.
+   hardware found; TensorFlow's import and device set-up run inside
+   :func:`~course_lib.runtime.quiet.quiet_stderr`, so its known start-up lines (absl,
+   oneDNN, "no CUDA driver") do not show as a red block, while any other line still does;
+6. a CJK font as matplotlib's fallback, so Chinese labels in figures are readable
+   (:func:`~course_lib.runtime.fonts.use_cjk_fallback`; one line says what to install when
+   the machine has none).
 
-:func:`start` does all five, prints a two-line banner and returns a :class:`Notebook`
+:func:`start` does all six, prints a two-line banner and returns a :class:`Notebook`
 that holds the results. A notebook that never uses TensorFlow passes ``tensorflow=False``
 and stays light: it seeds Python's ``random`` only, and imports neither TensorFlow nor Keras.
 """
@@ -24,8 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from course_lib.runtime.fonts import use_cjk_fallback
 from course_lib.runtime.paths import Paths, get_paths
 from course_lib.runtime.profiles import Profile, get_profile
+from course_lib.runtime.quiet import quiet_stderr
 from course_lib.runtime.validation import check_int
 
 TF_LOG_LEVEL = "2"  # hide TensorFlow's C++ INFO and WARNING lines, keep its errors
@@ -86,7 +93,7 @@ def start(
     strategy: str | None = None,
     deterministic_ops: bool = False,
 ) -> Notebook:
-    """Start a chapter: clock, log level, profile, seeds, devices; print a banner.
+    """Start a chapter: clock, log level, profile, seeds, devices, fonts; print a banner.
 
     Args:
         seed: seed for Python's ``random``, NumPy's legacy global generator, TensorFlow and
@@ -112,21 +119,24 @@ def start(
     if not tensorflow:
         random.seed(seed)
         print(f"profile {profile.name!r}: {profile.description}")
+        use_cjk_fallback()
         return nb
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)
-    import keras
-    import tensorflow as tf
+    with quiet_stderr():  # TensorFlow's C++ start-up lines: import and first device listing
+        import keras
+        import tensorflow as tf
 
-    from course_lib.runtime.devices import RuntimeSetup
-    from course_lib.runtime.seeding import set_seed
+        from course_lib.runtime.devices import RuntimeSetup
+        from course_lib.runtime.seeding import set_seed
 
-    tf.get_logger().setLevel("WARNING")
-    set_seed(seed, deterministic_ops=deterministic_ops)
-    nb.setup = RuntimeSetup.setup(precision=precision, strategy=strategy)
+        tf.get_logger().setLevel("WARNING")
+        set_seed(seed, deterministic_ops=deterministic_ops)
+        nb.setup = RuntimeSetup.setup(precision=precision, strategy=strategy)
     replicas = nb.setup.strategy.num_replicas_in_sync
     print(f"profile {profile.name!r}: {profile.description}")
     print(
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, precision {nb.setup.precision}, "
         f"strategy {nb.setup.strategy_kind} ({replicas} replica{'s' if replicas > 1 else ''})"
     )
+    use_cjk_fallback()
     return nb

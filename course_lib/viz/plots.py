@@ -9,6 +9,7 @@ TensorFlow.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,7 +17,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from course_lib.runtime.validation import check_int
-from course_lib.training.history import History
+
+if TYPE_CHECKING:  # only a type here: importing the training package would import TensorFlow
+    from course_lib.training.history import History
+
+#: Widest figure, in inches, that JupyterLab shows at full size: its output area is about
+#: 976 px wide and the inline backend draws at 100 dpi (``tests/test_figures.py``).
+MAX_FIGURE_WIDTH = 9.5
 
 
 def plot_history(
@@ -153,6 +160,10 @@ def image_grid(
     per image, shown as each image's title (e.g. the digit). ``title``: the figure's title.
     Axis ticks are hidden; unused cells of the last row are blank.
 
+    Each image gets about 0.95 inch, less when ``ncols`` images would not fit in
+    :data:`MAX_FIGURE_WIDTH` (9.5 inches, JupyterLab's width); a ``figsize`` wider than that
+    is scaled down to it, keeping its aspect ratio.
+
     Returns the new figure (its axes: ``fig.axes``, one per cell, row by row).
     """
     x = _as_images(images)
@@ -163,10 +174,14 @@ def image_grid(
     ncols = min(int(ncols), n)
     nrows = -(-n // ncols)
     if figsize is None:
+        cell = min(0.95, MAX_FIGURE_WIDTH / ncols)  # inches per image
         figsize = (
-            1.1 * ncols,
-            1.1 * nrows + (0.4 if title else 0.0) + (0.25 * nrows if labels is not None else 0.0),
+            cell * ncols,
+            cell * nrows + (0.4 if title else 0.0) + (0.25 * nrows if labels is not None else 0.0),
         )
+    elif figsize[0] > MAX_FIGURE_WIDTH:
+        scale = MAX_FIGURE_WIDTH / figsize[0]
+        figsize = (MAX_FIGURE_WIDTH, figsize[1] * scale)
     fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
     vmax = 255 if x.dtype == np.uint8 else 1.0
     for i, ax in enumerate(axes.flat):
@@ -215,7 +230,7 @@ def plot_points_2d(
         for value in np.unique(lab):
             mask = lab == value
             ax.scatter(pts[mask, 0], pts[mask, 1], s=s, alpha=0.6, label=str(value))
-        ax.legend(title="label", fontsize=8, markerscale=2, loc="best")
+        ax.legend(title="label", fontsize=9, markerscale=2, loc="best")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_aspect("equal", adjustable="datalim")
