@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from course_lib.recipes import gpt
+from course_lib.recipes import classifier, gan, gpt, translator, vae
 from course_lib.recipes.base import Built, Recipe, resolve_profile
 from course_lib.recipes.run import RunSummary, run
 from course_lib.runtime.profiles import Profile
@@ -29,6 +29,10 @@ from course_lib.runtime.validation import check_choice
 
 RECIPES: dict[str, Recipe] = {
     gpt.RECIPE.name: gpt.RECIPE,
+    translator.RECIPE.name: translator.RECIPE,
+    classifier.RECIPE.name: classifier.RECIPE,
+    vae.RECIPE.name: vae.RECIPE,
+    gan.RECIPE.name: gan.RECIPE,
 }
 
 #: the models ``python -m course_lib train`` offers (the issue's four)

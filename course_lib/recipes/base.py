@@ -141,6 +141,12 @@ def current_precision() -> str:
     return keras.mixed_precision.global_policy().name
 
 
+def progress_for(profile: Profile) -> str:
+    """The training loop's ``progress`` for ``profile``: ``"bar"`` where it shows progress
+    (``student``, ``full``), ``"none"`` in ``ci`` (whatever ``$COURSE_PROFILE`` says)."""
+    return "bar" if profile.show_progress else "none"
+
+
 def strategy_or_default(strategy: Any) -> Any:
     """``strategy``, or TensorFlow's current strategy when it is ``None``."""
     import tensorflow as tf
@@ -153,3 +159,52 @@ def config_dict(obj: Any) -> Mapping[str, Any]:
     import dataclasses
 
     return dataclasses.asdict(obj)
+
+
+def forward_flops(model: Any) -> int:
+    """Multiply-add FLOPs (2 per multiply-accumulate) of one example's forward pass through
+    the ``Dense``, ``Conv2D`` and ``Conv2DTranspose`` layers of a built functional ``model``
+    (nested models included), counted from the layers' weights and output shapes:
+
+    * ``Dense``: ``2 d_in d_out`` per position (``d_in x d_out`` kernel);
+    * ``Conv2D``: ``2 k_h k_w c_in c_out H_out W_out``;
+    * ``Conv2DTranspose``: ``2 k_h k_w c_in c_out H_in W_in`` (each input pixel scatters a
+      ``k_h x k_w x c_out`` patch).
+
+    Biases, activations, pooling and normalisation are not counted (a few % of the total for
+    the course's CNNs). Training costs about three forward passes (forward, then backward to
+    the activations and to the weights): ``6 N`` per example for a dense network with ``N``
+    weights, the same rule as a GPT's ``6 N`` per token."""
+    import keras
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += forward_flops(layer)
+            continue
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        kernel_size = 1
+        for n in kernel.shape:
+            kernel_size *= int(n)
+        if isinstance(layer, keras.layers.Conv2DTranspose):
+            h, w = layer.input.shape[1:3]
+            total += 2 * kernel_size * int(h) * int(w)
+        elif isinstance(layer, keras.layers.Conv2D):
+            h, w = layer.output.shape[1:3]
+            total += 2 * kernel_size * int(h) * int(w)
+        elif isinstance(layer, keras.layers.Dense):
+            positions = 1
+            for n in layer.output.shape[1:-1]:
+                positions *= int(n)
+            total += 2 * kernel_size * positions
+    return total
+
+
+def task_means(built: Built, data: Any) -> dict[str, float]:
+    """Every validation value of ``built.task`` over one pass of ``data``: the loop's own
+    ``total sum / total count`` (:meth:`~course_lib.training.Trainer.evaluate`)."""
+    from course_lib.training import Trainer
+
+    return Trainer(built.task, strategy=built.strategy).evaluate(data)

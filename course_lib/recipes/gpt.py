@@ -36,6 +36,7 @@ from course_lib.recipes.base import (
     Recipe,
     config_dict,
     current_precision,
+    progress_for,
     strategy_or_default,
 )
 from course_lib.runtime.profiles import Profile
@@ -176,7 +177,11 @@ def build(
         train_data=lm_dataset(train_ids, cfg.context_length, s.batch_size, seed=seed),
         val_data=lm_eval_dataset(val_curve_ids, cfg.context_length, EVAL_BATCH),
         train_config=TrainConfig(
-            steps=s.steps, eval_every=s.eval_every, steps_per_execution=10, jit_compile=True
+            steps=s.steps,
+            eval_every=s.eval_every,
+            steps_per_execution=10,
+            jit_compile=True,
+            progress=progress_for(profile),
         ),
         items_per_batch=s.batch_size * cfg.context_length,
         unit="tokens",

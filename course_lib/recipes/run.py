@@ -205,16 +205,16 @@ def run(
     seed = check_int("seed", seed, minimum=0)
     if stop_at is not None:
         stop_at = check_int("stop_at", stop_at, minimum=1)
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(name, profile)
+    run_dir = run_dir.expanduser().resolve()
+    expected = manifest(recipe, profile, steps, seed)
+    check_run_dir(run_dir, expected)
     setup = None
     if strategy is None:
         from course_lib.runtime.devices import RuntimeSetup
 
         setup = RuntimeSetup.setup()
         strategy = setup.strategy
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(name, profile)
-    run_dir = run_dir.expanduser().resolve()
-    expected = manifest(recipe, profile, steps, seed)
-    check_run_dir(run_dir, expected)
     chief = is_chief(strategy)
     built: Built = recipe.build(profile, strategy=strategy, seed=seed, steps=steps)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -225,7 +225,6 @@ def run(
         built.train_config,
         checkpoint_dir=run_dir,
         resume=True,
-        progress="bar" if profile.show_progress else "none",
     )
     trainer = Trainer(built.task, config, strategy=strategy)
     began = time.perf_counter()
