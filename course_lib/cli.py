@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from course_lib import bench
 from course_lib.book import command as book
 from course_lib.classroom import command as classroom
 from course_lib.recipes import command as train
@@ -55,6 +56,11 @@ COMMANDS: dict[str, Command] = {
         "train a course model (classifier, vae, gan, gpt) as its chapter does; resumable",
         train.run,
         train.add_arguments,
+    ),
+    "bench": Command(
+        "measure training and generation speed and MFU of the course's models on this machine",
+        bench.run,
+        bench.add_arguments,
     ),
 }
 
