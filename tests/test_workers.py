@@ -190,7 +190,8 @@ def test_a_dying_worker_stops_the_run_with_a_clear_message(tmp_path, actions, co
             os.kill(pid, 0)
 
 
-def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path, signum):
     script = textwrap.dedent(f"""
         import sys
         from course_lib.runtime import workers
@@ -206,7 +207,7 @@ def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path):
         time.sleep(0.05)
     pids = [int(p.read_text()) for p in tmp_path.glob("pid-*")]
     assert len(pids) == 2
-    launcher.send_signal(signal.SIGINT)
+    launcher.send_signal(signum)
     out, _ = launcher.communicate(timeout=30)
     assert launcher.returncode == 130, out
     assert "Ctrl-C" in out and "Rerun the same command" in out
@@ -279,3 +280,43 @@ def test_two_workers_match_one_device_through_a_crash_a_resume_and_a_nan(tmp_pat
             np.testing.assert_allclose(rb[split]["loss"], ra[split]["loss"], rtol=RTOL)
     # the chief kept the checkpoints, worker 1 wrote a throw-away copy beside them
     assert (two_dir / "checkpoint").exists() and (two_dir / "worker-1-tmp").is_dir()
+
+
+def test_train_command_with_two_workers_matches_one_worker(tmp_path):
+    """``python -m course_lib train classifier --profile ci --steps 10 --workers 2`` against
+    the same command on one worker: the histories the Trainer writes agree within RTOL, and
+    the chief alone writes the summary line."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_MODEL_CACHE": "0"}
+    base = [sys.executable, "-m", "course_lib", "train", "classifier", "--profile", "ci"]
+    base += ["--steps", "10"]
+    one = subprocess.Popen(
+        [*base, "--run-dir", str(tmp_path / "one")],
+        env={**env, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    two = subprocess.run(
+        [*base, "--workers", "2", "--run-dir", str(tmp_path / "two")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=600,
+    )
+    one_out, _ = one.communicate(timeout=600)
+    assert one.returncode == 0, one_out[-3000:]
+    assert two.returncode == 0, two.stdout[-3000:]
+    assert "launching 2 workers" in two.stdout
+    assert two.stdout.count("train classifier (ci): test accuracy") == 1  # the chief's line
+    assert "2 workers" in two.stdout.splitlines()[-1]
+    a = json.loads((tmp_path / "one" / "history.json").read_text())
+    b = json.loads((tmp_path / "two" / "history.json").read_text())
+    assert a["stop_reason"] == b["stop_reason"] == "completed"
+    assert [s for s, _ in a["points"]] == [s for s, _ in b["points"]]
+    for (_, va), (_, vb) in zip(a["points"], b["points"], strict=True):
+        np.testing.assert_allclose(vb["loss"], va["loss"], rtol=RTOL)
+    worker_1 = (tmp_path / "two" / "workers" / "worker-1.log").read_text()
+    assert "test accuracy" not in worker_1  # only the chief reports

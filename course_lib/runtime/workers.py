@@ -17,8 +17,10 @@ free loopback ports, starts ``python -m course_lib <argv>`` ``K`` times, each wi
   terminated (they would wait for it forever inside the next all-reduce) and one message
   names the worker, its exit code and its log; rerunning the same command resumes from the
   chief's last checkpoint;
-* Ctrl-C is passed on to every worker once; they get a few seconds to save and exit, then
-  are terminated; the launcher returns 130.
+* Ctrl-C (or SIGTERM) is passed on to every worker once as SIGINT; they get a few seconds
+  to save and exit, then are terminated; the launcher returns 130. Workers stop at slightly
+  different steps, so one of them may print an aborted all-reduce: the chief's console output
+  stops at Ctrl-C (its log keeps it), and a rerun resumes from the chief's newest checkpoint.
 
 The two cores of a small machine are shared: each worker is given ``cpus // K`` threads
 (``TF_NUM_INTRAOP_THREADS``, ``TF_NUM_INTEROP_THREADS``, ``OMP_NUM_THREADS``) instead of
@@ -165,11 +167,13 @@ class _Worker:
     reader: threading.Thread | None = None
 
 
-def _copy_lines(source: IO[str], log: IO[str], out: IO[str]) -> None:
-    """The chief's output: to the console and to its log, line by line."""
+def _copy_lines(source: IO[str], log: IO[str], out: IO[str], muted: threading.Event) -> None:
+    """The chief's output: to its log, and to the console until ``muted`` is set."""
     for line in source:
         log.write(line)
         log.flush()
+        if muted.is_set():
+            continue
         try:
             out.write(line)
             out.flush()
@@ -257,6 +261,10 @@ def launch(
     )
     workers: list[_Worker] = []
     files: list[IO[str]] = []
+    # After Ctrl-C the chief's console output stops: a worker that stops first makes the
+    # others' pending all-reduce fail with a long traceback that would bury the message.
+    muted = threading.Event()
+    previous = _terminate_like_ctrl_c()
     try:
         for i in range(num_workers):
             log = logs / f"worker-{i}.log"
@@ -274,14 +282,16 @@ def launch(
             worker = _Worker(i, process, log)
             if i == 0:
                 worker.reader = threading.Thread(
-                    target=_copy_lines, args=(process.stdout, handle, out), daemon=True
+                    target=_copy_lines, args=(process.stdout, handle, out, muted), daemon=True
                 )
                 worker.reader.start()
             workers.append(worker)
         return _monitor(workers, out, poll_seconds, grace_seconds)
     except KeyboardInterrupt:
+        muted.set()
         print(
-            "\nCtrl-C: stopping every worker (each saves a checkpoint if it can) ...",
+            "\nCtrl-C: stopping every worker (each saves a checkpoint if it can; their "
+            f"output from now on is only in {logs}) ...",
             file=out,
             flush=True,
         )
@@ -296,12 +306,26 @@ def launch(
         print(f"stopped. {RESUME_HINT}", file=out, flush=True)
         return INTERRUPTED
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         _stop(workers, grace=2.0)
         for w in workers:
             if w.reader is not None:
                 w.reader.join(timeout=5)
         for handle in files:
             handle.close()
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _terminate_like_ctrl_c():
+    """In the main thread: SIGTERM (e.g. from a job scheduler) stops the workers as Ctrl-C
+    does, instead of leaving them running without their launcher. Returns the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def _watch(worker: _Worker, exits: queue.Queue) -> None:
