@@ -87,6 +87,16 @@ def test_worker_env_sets_tf_config_and_keeps_explicit_thread_counts():
     assert "TF_NUM_INTRAOP_THREADS" not in workers.worker_env({}, "{}")
 
 
+def test_local_workers_never_share_a_gpu():
+    assert workers.split_gpus(None, 2) == ["-1", "-1"]
+    assert workers.split_gpus("", 2) == ["-1", "-1"]
+    assert workers.split_gpus("-1", 2) == ["-1", "-1"]
+    assert workers.split_gpus("0", 2) == ["-1", "-1"]  # one GPU for two workers: CPU only
+    assert workers.split_gpus("0,1", 2) == ["0", "1"]
+    assert workers.split_gpus("0, 1,2,3", 2) == ["0,1", "2,3"]
+    assert workers.split_gpus("3,2,1", 2) == ["3", "2"]
+
+
 def test_run_dir_is_read_from_argv():
     assert workers.run_dir_of(["train", "gpt", "--run-dir", "/r/x"]) == Path("/r/x")
     assert workers.run_dir_of(["train", "--run-dir=/r/y", "--seed", "0"]) == Path("/r/y")

@@ -24,7 +24,9 @@ free loopback ports, starts ``python -m course_lib <argv>`` ``K`` times, each wi
 
 The two cores of a small machine are shared: each worker is given ``cpus // K`` threads
 (``TF_NUM_INTRAOP_THREADS``, ``TF_NUM_INTEROP_THREADS``, ``OMP_NUM_THREADS``) instead of
-every worker starting one thread per core. :func:`cluster_tf_configs` writes the
+every worker starting one thread per core. Local workers never share a GPU
+(:func:`split_gpus`): they run on the CPU unless ``CUDA_VISIBLE_DEVICES`` lists a GPU per
+worker. :func:`cluster_tf_configs` writes the
 ``TF_CONFIG`` of each machine of a real cluster. Importing this module imports no TensorFlow.
 """
 
@@ -132,6 +134,23 @@ def run_dir_of(argv: Sequence[str]) -> Path | None:
         if arg.startswith("--run-dir="):
             return Path(arg.split("=", 1)[1])
     return None
+
+
+def split_gpus(visible: str | None, num_workers: int) -> list[str]:
+    """``CUDA_VISIBLE_DEVICES`` of each local worker, from the launcher's own ``visible``.
+
+    Workers on one machine must not share a GPU (TensorFlow's multi-worker tutorial hides
+    them for that reason). When ``visible`` lists at least ``num_workers`` GPUs
+    (``"0,1,2,3"``), worker ``i`` gets its own contiguous share (``"0,1"`` and ``"2,3"``);
+    otherwise (unset, empty, ``"-1"``, or too few) every worker gets ``"-1"``: CPU only.
+    On one GPU machine, train without ``--workers``: one process mirrors over all its GPUs.
+    """
+    num_workers = check_int("num_workers", num_workers, minimum=1)
+    ids = [g.strip() for g in (visible or "").split(",") if g.strip()]
+    if not ids or ids == ["-1"] or len(ids) < num_workers:
+        return ["-1"] * num_workers
+    share = len(ids) // num_workers
+    return [",".join(ids[i * share : (i + 1) * share]) for i in range(num_workers)]
 
 
 def describe_exit(code: int) -> str:
@@ -253,9 +272,12 @@ def launch(
     logs = Path(log_dir)
     logs.mkdir(parents=True, exist_ok=True)
     hosts = [f"{LOOPBACK}:{p}" for p in free_ports(num_workers)]
+    gpus = split_gpus(base.get("CUDA_VISIBLE_DEVICES"), num_workers)
+    devices = "CPU only" if gpus[0] == "-1" else "GPUs " + " | ".join(gpus)
     print(
-        f"launching {num_workers} workers on {', '.join(hosts)} ({threads} CPU thread(s) each); "
-        f"worker 0 (the chief) prints here, every worker logs to {logs}/worker-<i>.log",
+        f"launching {num_workers} workers on {', '.join(hosts)} ({devices}, {threads} CPU "
+        f"thread(s) each); worker 0 (the chief) prints here, every worker logs to "
+        f"{logs}/worker-<i>.log",
         file=out,
         flush=True,
     )
@@ -270,9 +292,11 @@ def launch(
             log = logs / f"worker-{i}.log"
             handle = open(log, "w")  # noqa: SIM115 (closed in finally, after the worker)
             files.append(handle)
+            env_i = worker_env(base, tf_config(hosts, i), threads)
+            env_i["CUDA_VISIBLE_DEVICES"] = gpus[i]
             process = subprocess.Popen(
                 [*command, *argv],
-                env=worker_env(base, tf_config(hosts, i), threads),
+                env=env_i,
                 stdout=subprocess.PIPE if i == 0 else handle,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
