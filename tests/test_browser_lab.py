@@ -6,7 +6,9 @@ token, rooted in a temporary folder that holds a COPY of
 ``chapters/05_practice/02_vae_mnist.ipynb`` (JupyterLab saves what it opens; the repository's
 notebooks are committed without outputs and must stay so). Headless Chromium, driven by
 playwright, opens the copy, runs it with the menu Run > Run All Cells, waits for the last
-cell's run-time line, checks that no cell shows an error, finds the latent explorer's sliders,
+cell's run-time line, checks that no cell shows an error and that the first cell
+(``nb = course_lib.start()``) shows no red stderr output (TensorFlow's C++ start-up lines,
+see ``course_lib/runtime/quiet.py``), finds the latent explorer's sliders,
 presses End on the first slider's handle and checks that the decoded image changes.
 Screenshots go to ``_build/test-artifacts/`` (see ``tests/chromium.py``).
 """
@@ -40,6 +42,7 @@ SERVER_START_TIMEOUT = 60  # s; JupyterLab starts in about 5 s on an idle 2-core
 RUN_ALL_TIMEOUT = 240  # s; the notebook takes 20-40 s in the ci profile
 FINISHED = "whole notebook"  # the last cell prints nb.run_time(): "whole notebook N s wall ..."
 ERROR_MIME = "application/vnd.jupyter.error"
+STDERR_MIME = "application/vnd.jupyter.stderr"  # a stream output named "stderr": shown in red
 KERNEL_IDLE = re.compile(r"^(?!No Kernel).+ \| Idle$")  # the status bar once a kernel runs
 
 
@@ -175,7 +178,7 @@ def lab_server(tmp_path: Path) -> Iterator[LabServer]:
 
 
 # Run in the page: the notebook's state, read from what JupyterLab shows.
-NOTEBOOK_STATE_JS = """([finished, errorMime]) => {
+NOTEBOOK_STATE_JS = """([finished, errorMime, stderrMime]) => {
   const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
   const prompt = (cell) =>
     (cell.querySelector('.jp-InputArea-prompt')?.textContent || '').trim();
@@ -183,12 +186,16 @@ NOTEBOOK_STATE_JS = """([finished, errorMime]) => {
     [...cell.querySelectorAll(`.jp-OutputArea-output[data-mime-type="${errorMime}"]`)].map(
       (out) => `code cell ${index + 1} (${prompt(cell)}): ` + out.textContent.trim().slice(-600)));
   const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];
+  const firstStderr = cells.length === 0 ? [] :
+    [...cells[0].querySelectorAll(`.jp-OutputArea-output[data-mime-type="${stderrMime}"]`)]
+      .map((out) => out.textContent.trim().slice(0, 600));
   return {
     cells: cells.length,
     executed: cells.filter((cell) => /\\[\\d+\\]/.test(prompt(cell))).length,
     running: cells.filter((cell) => prompt(cell).includes('[*]')).length,
     finished: outputs.some((out) => out.textContent.includes(finished)),
     errors,
+    first_stderr: firstStderr,
     status: [...document.querySelectorAll('.jp-StatusBar-TextItem')]
       .map((item) => item.textContent.trim()).filter((text) => text.includes(' | ')).join('; '),
   };
@@ -202,7 +209,7 @@ def run_all_cells(page, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     state: dict = {}
     while time.monotonic() < deadline:
-        state = page.evaluate(NOTEBOOK_STATE_JS, [FINISHED, ERROR_MIME])
+        state = page.evaluate(NOTEBOOK_STATE_JS, [FINISHED, ERROR_MIME, STDERR_MIME])
         if state["errors"] or (state["finished"] and state["running"] == 0):
             return state
         time.sleep(1)
@@ -262,6 +269,10 @@ def test_latent_explorer_runs_and_responds_in_jupyterlab(lab_server: LabServer):
             assert not state["errors"], (
                 f"step 'run all cells': {len(state['errors'])} cell(s) show an error output:\n"
                 + "\n".join(state["errors"])
+            )
+            assert not state["first_stderr"], (
+                "step 'run all cells': the first cell (course_lib.start()) shows red stderr "
+                "output:\n" + "\n".join(state["first_stderr"])
             )
             assert state["executed"] == state["cells"], (
                 f"step 'run all cells': only {state['executed']} of {state['cells']} code "
