@@ -7,6 +7,8 @@ with the first font of the list that has it. :func:`use_cjk_fallback` looks for 
 CJK font (:data:`CJK_FAMILIES`, in order of preference: Simplified Chinese first, since the
 course's Chinese is Simplified) and appends it **after** the default family, so Latin text,
 digits and math look exactly as before and only the Chinese characters come from the CJK font.
+One limit: a label that holds math (``"$\\log p$ per 字"``) is drawn entirely by matplotlib's
+mathtext, whose fonts have no Chinese, so keep Chinese and ``$...$`` in separate labels.
 
 matplotlib remembers the fonts it found in a cache file and does not look again when a font
 is installed later (``sudo apt install fonts-noto-cjk`` after the first plot). When its list
