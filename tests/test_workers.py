@@ -139,6 +139,13 @@ FAKE = textwrap.dedent("""
     if action == "fail":
         wait_for_the_hanging_one()
         sys.exit(3)
+    if action == "slowfail":  # fails once the chief is done
+        for _ in range(200):
+            if os.path.exists(sys.argv[2] + "/done-0"):
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        sys.exit(3)
     if action == "kill":
         wait_for_the_hanging_one()
         os.kill(os.getpid(), signal.SIGKILL)
@@ -146,6 +153,7 @@ FAKE = textwrap.dedent("""
         open(sys.argv[2] + f"/pid-{index}", "w").write(str(os.getpid()))
         time.sleep(600)
     print(f"worker {index} done", flush=True)
+    open(sys.argv[2] + f"/done-{index}", "w").close()
 """)
 
 
@@ -177,6 +185,14 @@ def test_launch_runs_every_worker_with_its_own_tf_config(tmp_path):
         for line in (tmp_path / "logs" / "worker-0.log").read_text().splitlines()[:1]
     }
     assert all(p.startswith("127.0.0.1:") for p in ports)
+
+
+def test_workers_that_end_badly_after_the_chief_finished_do_not_fail_the_run(tmp_path):
+    code, out, seconds = _fake_launch(tmp_path, "ok,slowfail,hang", finish_seconds=1.5)
+    assert code == 0, out
+    assert "note: worker 1 exited with code 3 after the chief had finished" in out
+    assert "note: the chief finished, but worker(s) [2] had not exited" in out
+    assert seconds < 20
 
 
 @pytest.mark.parametrize(

@@ -235,6 +235,7 @@ def launch(
     out: IO[str] | None = None,
     poll_seconds: float = 0.2,
     grace_seconds: float = 10.0,
+    finish_seconds: float = 300.0,
 ) -> int:
     """Run ``command + argv`` as ``num_workers`` workers on loopback; return an exit code.
 
@@ -249,12 +250,16 @@ def launch(
         threads: CPU threads per worker; default :func:`threads_per_worker`.
         out: where the chief's output and the launcher's messages go (default stdout).
         poll_seconds: how often the workers are checked.
-        grace_seconds: how long workers get to exit after Ctrl-C, or after the chief
-            finished, before they are terminated.
+        grace_seconds: how long workers get to exit after Ctrl-C before they are
+            terminated.
+        finish_seconds: how long the other workers get to exit once the chief has finished
+            (they may still be evaluating); then they are terminated, and the run counts as
+            complete (the chief wrote the checkpoints and the summary).
 
     Returns:
-        0 when every worker exited with 0; the failed worker's exit code (128 + signal if
-        it was killed) when one failed; 130 after Ctrl-C.
+        0 when the chief finished (exit 0) and no worker failed before it; the exit code
+        of the first worker that failed before that (128 + signal if it was killed); 130
+        after Ctrl-C or SIGTERM.
     """
     num_workers = check_int("num_workers", num_workers, minimum=1)
     argv = [str(a) for a in argv]
@@ -310,7 +315,7 @@ def launch(
                 )
                 worker.reader.start()
             workers.append(worker)
-        return _monitor(workers, out, poll_seconds, grace_seconds)
+        return _monitor(workers, out, poll_seconds, finish_seconds)
     except KeyboardInterrupt:
         muted.set()
         print(
@@ -356,12 +361,15 @@ def _watch(worker: _Worker, exits: queue.Queue) -> None:
     exits.put((worker.index, worker.process.wait()))
 
 
-def _monitor(workers: Sequence[_Worker], out: IO[str], poll: float, grace: float) -> int:
+def _monitor(workers: Sequence[_Worker], out: IO[str], poll: float, finish: float) -> int:
     """Until every worker has exited: stop the run at the first failure.
 
     One thread per worker waits for its exit and queues it, so the queue's order is the order
     in which the workers ended: the worker that died first is named, not one that failed
-    because its peer disappeared from an all-reduce a moment later.
+    because its peer disappeared from an all-reduce a moment later. Once the chief has
+    finished (exit 0: checkpoints and summary are written) the run is complete; the other
+    workers get ``finish`` seconds to exit, and one that fails or hangs then is reported
+    without failing the run.
     """
     exits: queue.Queue[tuple[int, int]] = queue.Queue()
     for w in workers:
@@ -376,20 +384,28 @@ def _monitor(workers: Sequence[_Worker], out: IO[str], poll: float, grace: float
                 stuck = sorted({w.index for w in workers} - done)
                 _stop(workers, grace=2.0)
                 print(
-                    f"the chief finished but worker(s) {stuck} did not exit within "
-                    f"{grace:.0f} s; they were stopped",
+                    f"note: the chief finished, but worker(s) {stuck} had not exited "
+                    f"{finish:.0f} s later and were stopped (see their logs in "
+                    f"{workers[0].log.parent})",
                     file=out,
                     flush=True,
                 )
-                return 1
+                return 0
             continue
         done.add(index)
-        if code != 0:
+        if code != 0 and deadline is not None:  # after the chief's success
+            print(
+                f"note: worker {index} {describe_exit(code)} after the chief had finished "
+                f"(its output: {workers[index].log}); the run itself completed",
+                file=out,
+                flush=True,
+            )
+        elif code != 0:
             _stop(workers, grace=2.0)
             if workers[0].reader is not None:
                 workers[0].reader.join(timeout=5)  # the chief's last lines first
             print(failure_message(index, code, workers[index].log), file=out, flush=True)
             return exit_code(code)
         if index == 0:
-            deadline = time.monotonic() + grace
+            deadline = time.monotonic() + finish
     return 0
