@@ -21,27 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from course_lib.recipes import classifier, gan, gpt, translator, vae
 from course_lib.recipes.base import Built, Recipe, resolve_profile
+from course_lib.recipes.registry import RECIPES, TRAINABLE, get_recipe
 from course_lib.recipes.run import RunSummary, run
 from course_lib.runtime.profiles import Profile
-from course_lib.runtime.validation import check_choice
-
-RECIPES: dict[str, Recipe] = {
-    gpt.RECIPE.name: gpt.RECIPE,
-    translator.RECIPE.name: translator.RECIPE,
-    classifier.RECIPE.name: classifier.RECIPE,
-    vae.RECIPE.name: vae.RECIPE,
-    gan.RECIPE.name: gan.RECIPE,
-}
-
-#: the models ``python -m course_lib train`` offers (the issue's four)
-TRAINABLE = ("classifier", "vae", "gan", "gpt")
-
-
-def get_recipe(name: str) -> Recipe:
-    """The recipe called ``name``; a ``ValueError`` listing the valid names otherwise."""
-    return RECIPES[check_choice("model", name, list(RECIPES))]
 
 
 def build(

@@ -57,6 +57,15 @@ def _error(message: str) -> int:
     return 1
 
 
+def one_line(err: BaseException) -> str:
+    """An error as one line: its message, or for a multi-line one (TensorFlow's "in user
+    code: ... File ...") the first and the last line, where the cause is named."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+
+
 def worker_argv(args: argparse.Namespace, run_dir: Path) -> list[str]:
     """The command each worker runs: this one without ``--workers``, with every setting
     explicit (profile resolved, run directory absolute) so all workers agree."""
@@ -100,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return INTERRUPTED
     except (TypeError, ValueError, OSError) as err:
-        return _error(str(err).splitlines()[0] if str(err) else type(err).__name__)
+        return _error(one_line(err))
     if summary.stop_reason == "interrupted":
         print(
             f"train: interrupted at step {summary.step}/{summary.total_steps}; checkpoint saved in "

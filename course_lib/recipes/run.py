@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from course_lib.recipes.base import Built, Recipe, resolve_profile
+from course_lib.recipes.registry import get_recipe
 from course_lib.runtime.paths import get_paths
 from course_lib.runtime.profiles import Profile
-from course_lib.runtime.validation import check_choice, check_int
+from course_lib.runtime.validation import check_int
 
 MANIFEST = "recipe.json"
 SUMMARY = "summary.json"
@@ -193,12 +194,10 @@ def run(
     would (a later call continues the same run). Only the chief writes the manifest and
     ``summary.json``; checkpoints are the trainer's (the chief's copy is kept).
     """
-    from course_lib.recipes import RECIPES
     from course_lib.training import Trainer
     from course_lib.training.checkpointing import is_chief
 
-    check_choice("model", name, list(RECIPES))
-    recipe = RECIPES[name]
+    recipe = get_recipe(name)
     profile = resolve_profile(profile)
     if steps is not None:
         steps = check_int("steps", steps, minimum=1)
