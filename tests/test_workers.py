@@ -115,6 +115,20 @@ def test_exit_codes_and_the_failure_message():
     assert "(the chief)" in workers.failure_message(0, 1, "x")
 
 
+def test_the_newest_checkpoint_is_read_without_tensorflow(tmp_path):
+    assert workers.newest_checkpoint(tmp_path) is None
+    assert workers.resume_hint(tmp_path) == workers.RESUME_HINT
+    (tmp_path / "checkpoint").write_text(
+        'model_checkpoint_path: "ckpt-52"\nall_model_checkpoint_paths: "ckpt-32"\n'
+        'all_model_checkpoint_paths: "ckpt-52"\n'
+    )
+    assert workers.newest_checkpoint(tmp_path) == tmp_path / "ckpt-52"
+    assert workers.resume_hint(tmp_path).endswith(f"last checkpoint ({tmp_path / 'ckpt-52'}).")
+    (tmp_path / "checkpoint").write_text('model_checkpoint_path: "/abs/ckpt-7"\n')
+    assert workers.newest_checkpoint(tmp_path) == Path("/abs/ckpt-7")
+    assert "(/abs/ckpt-7)." in workers.failure_message(1, 3, "log", tmp_path)
+
+
 def test_launch_refuses_a_workers_flag_in_argv(tmp_path):
     for argv in (["train", "gpt", "--workers", "2"], ["train", "--workers=2"]):
         with pytest.raises(ValueError, match="--workers"):
@@ -280,7 +294,9 @@ def test_two_workers_match_one_device_through_a_crash_a_resume_and_a_nan(tmp_pat
     code = workers.launch(argv, 2, env=env, command=[sys.executable, str(JOB)], out=out)
     first = out.getvalue()
     assert code == 3, first
-    assert "worker 1 exited with code 3" in first and "Rerun the same command" in first
+    last = first.strip().splitlines()[-1]
+    assert "worker 1 exited with code 3" in last and "Rerun the same command" in last
+    assert f"({two_dir / 'ckpt-'}" in last  # names the chief's newest checkpoint
     assert str(two_dir / "workers" / "worker-1.log") in first  # logs go to <run dir>/workers
     one_out, _ = one.communicate(timeout=300)
     assert one.returncode == 0, one_out[-3000:]

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -136,6 +137,31 @@ def run_dir_of(argv: Sequence[str]) -> Path | None:
     return None
 
 
+def newest_checkpoint(run_dir: str | Path | None) -> Path | None:
+    """The chief's newest checkpoint in ``run_dir`` (read from TensorFlow's ``checkpoint``
+    index file, without TensorFlow), or ``None``."""
+    if run_dir is None:
+        return None
+    index = Path(run_dir) / "checkpoint"
+    try:
+        text = index.read_text()
+    except OSError:
+        return None
+    match = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', text, re.MULTILINE)
+    if match is None:
+        return None
+    path = Path(match.group(1))
+    return path if path.is_absolute() else Path(run_dir) / path
+
+
+def resume_hint(run_dir: str | Path | None) -> str:
+    """:data:`RESUME_HINT`, naming the newest checkpoint when there is one."""
+    newest = newest_checkpoint(run_dir)
+    if newest is None:
+        return RESUME_HINT
+    return f"{RESUME_HINT[:-1]} ({newest})."
+
+
 def split_gpus(visible: str | None, num_workers: int) -> list[str]:
     """``CUDA_VISIBLE_DEVICES`` of each local worker, from the launcher's own ``visible``.
 
@@ -164,12 +190,14 @@ def describe_exit(code: int) -> str:
     return f"exited with code {code}"
 
 
-def failure_message(index: int, code: int, log: Path | str) -> str:
+def failure_message(
+    index: int, code: int, log: Path | str, run_dir: str | Path | None = None
+) -> str:
     """What the launcher prints when worker ``index`` stopped the run."""
     role = " (the chief)" if index == 0 else ""
     return (
         f"worker {index}{role} {describe_exit(code)}; the other workers were stopped. "
-        f"Its output: {log}. {RESUME_HINT}"
+        f"Its output: {log}. {resume_hint(run_dir)}"
     )
 
 
@@ -315,7 +343,7 @@ def launch(
                 )
                 worker.reader.start()
             workers.append(worker)
-        return _monitor(workers, out, poll_seconds, finish_seconds)
+        return _monitor(workers, out, poll_seconds, finish_seconds, run_dir_of(argv))
     except KeyboardInterrupt:
         muted.set()
         print(
@@ -332,7 +360,7 @@ def launch(
                 _stop(workers, grace=2.0)
         except KeyboardInterrupt:  # a second Ctrl-C: stop at once
             _stop(workers, grace=0.0)
-        print(f"stopped. {RESUME_HINT}", file=out, flush=True)
+        print(f"stopped. {resume_hint(run_dir_of(argv))}", file=out, flush=True)
         return INTERRUPTED
     finally:
         if previous is not None:
@@ -361,7 +389,9 @@ def _watch(worker: _Worker, exits: queue.Queue) -> None:
     exits.put((worker.index, worker.process.wait()))
 
 
-def _monitor(workers: Sequence[_Worker], out: IO[str], poll: float, finish: float) -> int:
+def _monitor(
+    workers: Sequence[_Worker], out: IO[str], poll: float, finish: float, run_dir: Path | None
+) -> int:
     """Until every worker has exited: stop the run at the first failure.
 
     One thread per worker waits for its exit and queues it, so the queue's order is the order
@@ -404,7 +434,8 @@ def _monitor(workers: Sequence[_Worker], out: IO[str], poll: float, finish: floa
             _stop(workers, grace=2.0)
             if workers[0].reader is not None:
                 workers[0].reader.join(timeout=5)  # the chief's last lines first
-            print(failure_message(index, code, workers[index].log), file=out, flush=True)
+            message = failure_message(index, code, workers[index].log, run_dir)
+            print(message, file=out, flush=True)
             return exit_code(code)
         if index == 0:
             deadline = time.monotonic() + finish
