@@ -26,8 +26,8 @@ The two cores of a small machine are shared: each worker is given ``cpus // K`` 
 (``TF_NUM_INTRAOP_THREADS``, ``TF_NUM_INTEROP_THREADS``, ``OMP_NUM_THREADS``) instead of
 every worker starting one thread per core. Local workers never share a GPU
 (:func:`split_gpus`): they run on the CPU unless ``CUDA_VISIBLE_DEVICES`` lists a GPU per
-worker. :func:`cluster_tf_configs` writes the
-``TF_CONFIG`` of each machine of a real cluster. Importing this module imports no TensorFlow.
+worker. :func:`cluster_tf_configs` writes the ``TF_CONFIG`` of each machine of a real
+cluster. Importing this module imports no TensorFlow.
 """
 
 from __future__ import annotations
@@ -118,7 +118,6 @@ def worker_env(base: Mapping[str, str], config: str, threads: int | None = None)
     env = dict(base)
     env["TF_CONFIG"] = config
     env["PYTHONUNBUFFERED"] = "1"
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # hide INFO lines (cluster set-up), keep warnings
     if threads is not None:
         threads = check_int("threads", threads, minimum=1)
         for name in THREAD_VARIABLES:
