@@ -346,3 +346,69 @@ def test_importing_devices_does_not_import_tensorflow():
     """)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- bfloat16 on CPUs
+BF16_CPU = HardwareDescription((cpu(),), cpu_bf16_flags=("avx512_bf16",))
+PLAIN_CPU = HardwareDescription((cpu(),))
+
+
+def test_cpu_bf16_flags_are_read_from_cpuinfo_text():
+    text = "processor : 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n\nprocessor : 1\n"
+    assert devices.cpu_bf16_flags(text) == ("avx512_bf16",)
+    both = "flags : amx_tile amx_bf16 avx512_bf16\n"
+    assert devices.cpu_bf16_flags(both) == ("avx512_bf16", "amx_bf16")
+    assert devices.cpu_bf16_flags("flags : fpu sse2 avx2 avx512f\n") == ()
+    assert devices.cpu_bf16_flags("Features : fp asimd bf16\n") == ()  # an Arm CPU: not these
+    assert devices.cpu_bf16_flags("") == ()
+    assert BF16_CPU.cpu_has_bf16 and not PLAIN_CPU.cpu_has_bf16
+
+
+def test_cpu_without_bf16_instructions_trains_in_float32_for_every_model():
+    for model in (None, *devices.COURSE_MODELS):
+        policy, reason = devices.explain_precision(PLAIN_CPU, model=model)
+        assert policy == "float32" and "no bfloat16 instructions" in reason
+
+
+def test_cpu_bf16_rule_uses_the_measured_speedup_and_its_margin(monkeypatch):
+    speedup = {"classifier": 1.6, "vae": 1.1, "gan": 0.4, "gpt": None}
+    monkeypatch.setattr(devices, "CPU_BF16_SPEEDUP", speedup)
+    monkeypatch.setattr(devices, "BF16_CLEAR_MARGIN", 1.25)
+    policy, reason = devices.explain_precision(BF16_CPU, model="classifier")
+    assert policy == "mixed_bfloat16" and "1.60x" in reason and "COURSE_PRECISION=float32" in reason
+    assert devices.choose_precision(BF16_CPU, model="vae") == "float32"  # 1.1 < 1.25: not clear
+    assert devices.choose_precision(BF16_CPU, model="gan") == "float32"
+    assert devices.choose_precision(BF16_CPU, model="gpt") == "float32"  # not measured
+    policy, reason = devices.explain_precision(BF16_CPU)  # no model: float32, all ratios listed
+    assert policy == "float32"
+    assert all(s in reason for s in ("classifier 1.60x", "vae 1.10x", "gan 0.40x", "gpt not"))
+    assert "so mixed_bfloat16 is used for classifier where a command names" in reason
+    assert devices.bf16_cpu_models() == ("classifier",)
+    # COURSE_PRECISION=float32 (an override) always wins, so CPU runs stay reproducible
+    assert devices.choose_precision(BF16_CPU, "float32", model="classifier") == "float32"
+    # GPUs follow their own rule, whatever the model
+    assert devices.choose_precision(machine(V100), model="classifier") == "mixed_float16"
+
+
+def test_cpu_bf16_decision_table_matches_the_measurements():
+    for model in devices.COURSE_MODELS:
+        ratio = devices.CPU_BF16_SPEEDUP[model]
+        faster = ratio is not None and ratio >= devices.BF16_CLEAR_MARGIN
+        expected = "mixed_bfloat16" if faster else "float32"
+        assert devices.choose_precision(BF16_CPU, model=model) == expected, model
+    assert "benchmarks/mixed_precision_cpu.py" in devices.CPU_BF16_MEASURED_ON
+    assert devices.BF16_CLEAR_MARGIN > 1
+
+
+def test_unknown_model_name_for_the_precision_choice_raises():
+    with pytest.raises(ValueError, match="classifier, vae, gan, gpt"):
+        devices.explain_precision(BF16_CPU, model="resnet")
+
+
+def test_report_of_a_bf16_cpu_says_what_was_measured_and_what_is_used(clean_env):
+    facts = devices.report_dict(BF16_CPU)
+    assert facts["cpu_bf16_flags"] == ["avx512_bf16"]
+    assert facts["cpu_bf16_speedup"] == devices.CPU_BF16_SPEEDUP
+    line = next(ln for ln in devices.report(facts).splitlines() if ln.startswith("Precision"))
+    assert "avx512_bf16" in line and "benchmarks/mixed_precision_cpu.py" in line
+    assert all(model in line for model in devices.COURSE_MODELS)

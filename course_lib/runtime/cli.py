@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 
 def doctor(args: argparse.Namespace) -> int:
-    """Print versions, devices, the chosen precision/strategy and the profile.
+    """Print versions, devices, the chosen precision/strategy (with the reasons: on a CPU with
+    bfloat16 instructions, the measured bfloat16 / float32 training speed of each course model)
+    and the profile.
 
     Exit 0 if all is well, 2 if the environment names something invalid (COURSE_PROFILE,
     COURSE_PRECISION, TF_CONFIG): the report is printed anyway, with ERROR lines.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
     from . import devices
+    from .quiet import start_tensorflow
+
+    start_tensorflow()  # TensorFlow's C++ start-up lines dropped, any other line kept
 
     facts = devices.report_dict()
     print(json.dumps(facts, indent=2) if args.json else devices.report(facts))

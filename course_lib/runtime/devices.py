@@ -22,6 +22,26 @@ from course_lib.runtime.validation import check_int
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGY_KINDS = ("default", "one_device", "mirrored", "multi_worker")
 PRECISION_ENV = "COURSE_PRECISION"
+# /proc/cpuinfo flags of x86 CPUs with bfloat16 arithmetic (oneDNN uses them for bfloat16)
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+COURSE_MODELS = ("classifier", "vae", "gan", "gpt")
+# Training speed under mixed_bfloat16 over float32 on a CPU with AVX512-BF16, per course model:
+# items per second of CPU time, median over rounds, one fresh process per policy, the course's
+# Trainer at the student profile's sizes (benchmarks/mixed_precision_cpu.py; the wall-clock
+# ratios, noisier on the shared machine, in comments). Where and when: CPU_BF16_MEASURED_ON.
+CPU_BF16_SPEEDUP: dict[str, float | None] = {
+    "classifier": 1.55,  # rounds 1.69, 1.45, 1.61; wall clock 2.27
+    "vae": 1.12,  # rounds 1.11, 1.18, 1.06; wall clock 1.19 (timed with float32 outputs: see
+    # benchmarks/mixed_precision_cpu.py, vae/model.py fails under mixed_bfloat16 as it stands)
+    "gan": 1.40,  # rounds 1.38, 1.42; wall clock 1.45 (10 steps per compiled call, not 50)
+    "gpt": 0.92,  # rounds 0.96, 0.88; wall clock 1.71 (rounds 1.23, 1.99); with XLA, as trained
+}
+CPU_BF16_MEASURED_ON = (
+    "benchmarks/mixed_precision_cpu.py on the course's 2-core AMD EPYC virtual machine with "
+    "avx512_bf16, TensorFlow 2.21.0, 2026-12-05, shared with other jobs (load average 12 to 20)"
+)
+# mixed_bfloat16 is used on such a CPU only for a model it trained at least this much faster
+BF16_CLEAR_MARGIN = 1.25
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,12 @@ class HardwareDescription:
 
     devices: tuple[DeviceInfo, ...]
     num_workers: int = 1
+    cpu_bf16_flags: tuple[str, ...] = ()  # those of CPU_BF16_FLAGS the CPU reports
+
+    @property
+    def cpu_has_bf16(self) -> bool:
+        """Whether the CPU reports bfloat16 instructions (AVX512-BF16 or AMX-BF16)."""
+        return bool(self.cpu_bf16_flags)
 
     @property
     def gpus(self) -> tuple[DeviceInfo, ...]:
@@ -99,6 +125,22 @@ def _cpu_model() -> str:
         return platform.processor() or platform.machine()
 
 
+def cpu_bf16_flags(cpuinfo: str | None = None) -> tuple[str, ...]:
+    """The flags of :data:`CPU_BF16_FLAGS` listed in ``cpuinfo`` (the text of
+    ``/proc/cpuinfo``, read when ``None``; an unreadable file gives ``()``)."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo = f.read()
+        except OSError:
+            return ()
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.split(":", 1)[0].strip() in ("flags", "Features"):
+            flags.update(line.split(":", 1)[1].split())
+    return tuple(f for f in CPU_BF16_FLAGS if f in flags)
+
+
 def list_devices() -> tuple[DeviceInfo, ...]:
     """Physical devices as :class:`DeviceInfo` (does not initialise TF's runtime)."""
     import tensorflow as tf
@@ -122,7 +164,9 @@ def list_devices() -> tuple[DeviceInfo, ...]:
 
 def describe_hardware() -> HardwareDescription:
     """This process's devices and ``$TF_CONFIG`` workers (``ValueError`` if malformed)."""
-    return HardwareDescription(list_devices(), parse_tf_config(os.environ.get("TF_CONFIG")))
+    return HardwareDescription(
+        list_devices(), parse_tf_config(os.environ.get("TF_CONFIG")), cpu_bf16_flags()
+    )
 
 
 def explain_strategy(hw: HardwareDescription) -> tuple[str, str]:
@@ -146,8 +190,68 @@ def choose_strategy_kind(hw: HardwareDescription) -> str:
     return explain_strategy(hw)[0]
 
 
-def explain_precision(hw: HardwareDescription, override: str | None = None) -> tuple[str, str]:
+def _bf16_measured(model: str | None) -> str:
+    """The measured bfloat16 / float32 training speeds, for a reason (one model or all)."""
+    names = COURSE_MODELS if model is None else (model,)
+    parts = []
+    for name in names:
+        ratio = CPU_BF16_SPEEDUP.get(name)
+        parts.append(f"{name} {'not measured' if ratio is None else f'{ratio:.2f}x'}")
+    return ", ".join(parts)
+
+
+def bf16_cpu_models() -> tuple[str, ...]:
+    """The course models that train in ``mixed_bfloat16`` on a CPU with bfloat16 instructions:
+    those measured at least :data:`BF16_CLEAR_MARGIN` times as fast as in float32."""
+    return tuple(
+        m
+        for m in COURSE_MODELS
+        if CPU_BF16_SPEEDUP.get(m) is not None and CPU_BF16_SPEEDUP[m] >= BF16_CLEAR_MARGIN
+    )
+
+
+def _explain_cpu_precision(hw: HardwareDescription, model: str | None) -> tuple[str, str]:
+    """The CPU branch of :func:`explain_precision`."""
+    if not hw.cpu_has_bf16:
+        return "float32", (
+            f"no GPU, and this CPU has no bfloat16 instructions ({'/'.join(CPU_BF16_FLAGS)}): "
+            "float32"
+        )
+    flags = "/".join(hw.cpu_bf16_flags)
+    where = f"{BF16_CLEAR_MARGIN:.2f}x needed; {CPU_BF16_MEASURED_ON}"
+    if model is None:
+        faster = bf16_cpu_models()
+        uses = (
+            f"so mixed_bfloat16 is used for {' and '.join(faster)} where a command names the "
+            f"model (bench, train; {PRECISION_ENV}=float32 keeps float32)"
+            if faster
+            else "so float32 is kept for all"
+        )
+        return "float32", (
+            f"no GPU; float32 unless a course model is named. This CPU has {flags}; "
+            f"mixed_bfloat16 trained the course's models at these speeds relative to float32: "
+            f"{_bf16_measured(None)} ({where}), {uses}"
+        )
+    ratio = CPU_BF16_SPEEDUP.get(model)
+    if ratio is not None and ratio >= BF16_CLEAR_MARGIN:
+        return "mixed_bfloat16", (
+            f"no GPU; this CPU has {flags}, and mixed_bfloat16 trained the {model} "
+            f"{ratio:.2f}x as fast as float32 ({where}); {PRECISION_ENV}=float32 keeps float32"
+        )
+    return "float32", (
+        f"no GPU; this CPU has {flags}, but mixed_bfloat16 trained the {model} at "
+        f"{_bf16_measured(model).split(' ', 1)[1]} the speed of float32 ({where}): float32 kept"
+    )
+
+
+def explain_precision(
+    hw: HardwareDescription, override: str | None = None, model: str | None = None
+) -> tuple[str, str]:
     """``(policy, reason)``; see :func:`choose_precision`."""
+    if model is not None and model not in COURSE_MODELS:
+        raise ValueError(
+            f"Unknown course model {model!r}. Valid: {', '.join(COURSE_MODELS)} (or None)"
+        )
     if override is not None:
         key = str(override).strip().lower()
         if key not in PRECISIONS:
@@ -158,7 +262,7 @@ def explain_precision(hw: HardwareDescription, override: str | None = None) -> t
         return key, f"chosen explicitly (argument or ${PRECISION_ENV})"
     caps = [g.compute_capability for g in hw.gpus]
     if not caps:
-        return "float32", "no GPU: the course trains in float32 on every CPU"
+        return _explain_cpu_precision(hw, model)
     if None in caps:
         return "float32", "a GPU's compute capability is unknown"
     cc = "{}.{}".format(*min(caps))
@@ -169,17 +273,24 @@ def explain_precision(hw: HardwareDescription, override: str | None = None) -> t
     return "float32", f"a GPU has compute capability {cc} < 7.0 (no tensor cores)"
 
 
-def choose_precision(hw: HardwareDescription, override: str | None = None) -> str:
+def choose_precision(
+    hw: HardwareDescription, override: str | None = None, model: str | None = None
+) -> str:
     """The Keras mixed-precision policy for ``hw``: ``"mixed_bfloat16"`` when every GPU has
     compute capability >= (8, 0), ``"mixed_float16"`` when every GPU has >= (7, 0), else
-    ``"float32"`` (also with unknown capability, and on CPU). GPUs of different generations
-    get what *all* support. Compute capability 7.0 (Volta) brought tensor cores, 8.0 (Ampere)
-    tensor cores for bfloat16 (NVIDIA, developer.nvidia.com/cuda-gpus and "NVIDIA Ampere
-    Architecture In-Depth"). On a CPU the course keeps float32, so that CPU runs give the same
-    numbers everywhere; whether 16-bit policies would be faster depends on the CPU (TensorFlow's
-    mixed precision guide names Intel CPUs with bfloat16 support), and chapter 00 times them on
-    yours. ``override`` (one of :data:`PRECISIONS`) wins; others raise ``ValueError``."""
-    return explain_precision(hw, override)[0]
+    ``"float32"`` (also with unknown capability). GPUs of different generations get what
+    *all* support. Compute capability 7.0 (Volta) brought tensor cores, 8.0 (Ampere) tensor
+    cores for bfloat16 (NVIDIA, developer.nvidia.com/cuda-gpus and "NVIDIA Ampere Architecture
+    In-Depth").
+
+    On a CPU: ``"float32"``, unless the CPU has bfloat16 instructions (:data:`CPU_BF16_FLAGS`
+    in ``hw.cpu_bf16_flags``) *and* ``model`` (one of :data:`COURSE_MODELS`) trained at least
+    :data:`BF16_CLEAR_MARGIN` times as fast under ``mixed_bfloat16`` on such a CPU
+    (:data:`CPU_BF16_SPEEDUP`, measured by ``benchmarks/mixed_precision_cpu.py``). Without a
+    ``model`` a CPU gets float32. ``override`` (one of :data:`PRECISIONS`, e.g. from
+    ``$COURSE_PRECISION``) wins, so ``COURSE_PRECISION=float32`` always gives float32; others
+    raise ``ValueError``."""
+    return explain_precision(hw, override, model)[0]
 
 
 def precision_override_from_env() -> str | None:
@@ -257,15 +368,18 @@ class RuntimeSetup:
     _strategies: ClassVar[dict[str, Any]] = {}  # one strategy per kind per process
 
     @classmethod
-    def setup(cls, precision: str | None = None, strategy: str | None = None) -> RuntimeSetup:
+    def setup(
+        cls, precision: str | None = None, strategy: str | None = None, model: str | None = None
+    ) -> RuntimeSetup:
         """Memory growth, global Keras precision policy, strategy (built once per kind per
         process, so calling twice is cheap). ``precision`` defaults to ``$COURSE_PRECISION``,
-        then :func:`choose_precision`; ``strategy`` (a kind) to :func:`choose_strategy_kind`."""
+        then :func:`choose_precision` for ``model`` (a course model's name, or ``None``);
+        ``strategy`` (a kind) to :func:`choose_strategy_kind`."""
         import keras
 
         hw = describe_hardware()
         policy, p_why = explain_precision(
-            hw, precision if precision is not None else precision_override_from_env()
+            hw, precision if precision is not None else precision_override_from_env(), model
         )
         kind, s_why = explain_strategy(hw) if strategy is None else (strategy, "chosen explicitly")
         enable_memory_growth()
@@ -294,7 +408,7 @@ def report_dict(setup_or_hw: RuntimeSetup | HardwareDescription | None = None) -
             workers = parse_tf_config(os.environ.get("TF_CONFIG"))
         except ValueError as e:
             errors.append(str(e))
-        hw = HardwareDescription(list_devices(), workers)
+        hw = HardwareDescription(list_devices(), workers, cpu_bf16_flags())
     if setup:
         precision, precision_why = setup.precision, setup.precision_reason
         kind, kind_why = setup.strategy_kind, setup.strategy_reason
@@ -331,6 +445,8 @@ def report_dict(setup_or_hw: RuntimeSetup | HardwareDescription | None = None) -
         "num_workers": hw.num_workers,
         "precision": precision,
         "precision_reason": precision_why,
+        "cpu_bf16_flags": list(hw.cpu_bf16_flags),
+        "cpu_bf16_speedup": dict(CPU_BF16_SPEEDUP),
         "strategy_kind": kind,
         "strategy_reason": kind_why,
         "num_replicas": replicas,
