@@ -49,9 +49,11 @@ class TrainConfig:
         resume: restore the newest checkpoint in ``checkpoint_dir`` before training.
         early_stopping: an :class:`~course_lib.training.early_stopping.EarlyStopping`, or
             ``None``; its patience counts records.
-        progress: ``"bar"`` (a bar per record interval and a line per record),
-            ``"records"`` (a line per record) or ``"none"``; ``None``: a bar in the
-            ``student`` and ``full`` profiles, nothing in ``ci``.
+        progress: ``"bar"`` (one bar over the whole run, from the resumed step to the last,
+            with the time left, and a line per record above it), ``"records"`` (a line per
+            record) or ``"none"`` (no output); ``None``: a bar in the ``student`` and
+            ``full`` profiles, nothing in ``ci`` or with ``COURSE_PROGRESS=0``
+            (:func:`course_lib.runtime.progress.progress_enabled`).
     """
 
     steps: int | None = None

@@ -31,16 +31,18 @@ step: training means since the previous record and validation means, both comput
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import math
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.runtime import get_profile
+from course_lib.runtime.progress import format_seconds, progress_enabled
 from course_lib.training.checkpointing import Checkpointer
 from course_lib.training.config import TrainConfig
 from course_lib.training.early_stopping import EarlyStopper
@@ -51,6 +53,11 @@ from course_lib.training.task import Batch, Task
 from course_lib.training.update import ObjectiveUpdate
 
 Callback = Callable[["Trainer", Record], None]
+
+#: the parts of a run :attr:`Trainer.timings` splits its wall time into: the first compiled
+#: call (tracing, XLA compilation and its steps), the other compiled calls, validation at the
+#: records, checkpoint writes, and the callbacks
+PHASES = ("first_call", "steps", "validation", "checkpoints", "callbacks")
 
 
 class IntervalEnd(enum.Enum):
@@ -119,6 +126,12 @@ class Trainer:
         self._stopper: EarlyStopper | None = None
         self._interval = IntervalSums()
         self._saved_step = -1
+        #: wall seconds of each part of the loop, summed over this Trainer's fits (see
+        #: :data:`PHASES`); ``calls`` counts compiled calls
+        self.timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.timings["calls"] = 0
+        self._bar: RunProgress | None = None
+        self._step_fn = tf.function(self._one_step)
         self._run_steps = tf.function(self._run_steps_py)
         self._eval_replica = tf.function(self._eval_replica_py, jit_compile=self.config.jit_compile)
         self._eval_step = tf.function(self._eval_step_py)
@@ -158,12 +171,15 @@ class Trainer:
         return out, examples
 
     def _run_steps_py(self, iterator, num_steps: tf.Tensor):
-        values, examples = self._one_step(iterator)
+        # The first step runs before the loop (its values start the sums). Both calls go to
+        # one tf.function, so the step is traced once, not twice (measured: a quarter less
+        # tracing CPU time for chapter 06's GPT; benchmarks/training_time_breakdown.py).
+        values, examples = self._step_fn(iterator)
         for _ in tf.range(num_steps - 1):
-            step_values, step_examples = self._one_step(iterator)
+            step_values, step_examples = self._step_fn(iterator)
             values = tf.nest.map_structure(tf.add, values, step_values)
             examples += step_examples
-        return values, examples
+        return values, examples, self.step.read_value(), self._bad_step.read_value()
 
     def _eval_replica_py(self, batch: Batch):
         local = replica_slice(batch)
@@ -234,27 +250,31 @@ class Trainer:
                 "no validation data: pass val=..., or monitor a training value such as 'loss'"
             )
         self._bind(train)
-        progress = self.config.progress or ("bar" if get_profile().show_progress else "none")
+        progress = self.config.progress or ("bar" if progress_enabled() else "none")
         self.history.stop_reason = ""
         self.history.message = ""
+        start = self._current_step()
+        self._bar = RunProgress(plan.total_steps, start) if progress == "bar" else None
         try:
             while True:
                 step = self._current_step()
                 if step >= plan.total_steps:
                     return self._finish("completed", f"ran {plan.total_steps} steps")
                 end = plan.record_end(step)
-                if self._train_interval(end, plan, progress) is IntervalEnd.NON_FINITE:
+                if self._train_interval(end, plan) is IntervalEnd.NON_FINITE:
                     return self._finish("non-finite", self._recover_from_nonfinite())
-                record = self._close_record(plan, val)
+                with self._timed("validation"):
+                    record = self._close_record(plan, val)
                 self.history.records.append(record)
                 if progress != "none":
-                    print(format_record(record), flush=True)
+                    self._print(format_record(record))
                 reason = self._stopper.update(record) if self._stopper is not None else ""
                 due = self.config.checkpoint_every is None or end % plan.checkpoint_every == 0
                 if due or reason or end == plan.total_steps:
                     self._save()
-                for callback in callbacks:
-                    callback(self, record)
+                with self._timed("callbacks"):
+                    for callback in callbacks:
+                        callback(self, record)
                 if reason:
                     return self._finish("early_stopping", reason)
         except KeyboardInterrupt:
@@ -267,8 +287,12 @@ class Trainer:
                 )
             else:
                 message = f"interrupted at step {step} (no checkpoint_dir, so nothing was saved)"
-            print(message, flush=True)
+            self._print(message)
             return self._finish("interrupted", message)
+        finally:
+            if self._bar is not None:  # an error ended the run: end the bar's line
+                self._bar.close()
+                self._bar = None
 
     # ----------------------------------------------------------------- checks and plan
     @staticmethod
@@ -327,7 +351,7 @@ class Trainer:
             best = restored.arrays.get("best_weights")
             self._stopper.load_state(state["early_stopping"], best)
         self._saved_step = restored.step
-        print(f"resumed from {restored.path} (step {restored.step})", flush=True)
+        self._print(f"resumed from {restored.path} (step {restored.step})")
         return restored.path
 
     def _save(self) -> str | None:
@@ -346,11 +370,15 @@ class Trainer:
         arrays = {}
         if self._stopper is not None and self._stopper.best_weights is not None:
             arrays["best_weights"] = self._stopper.best_weights
-        path = self._checkpointer.save(step, state, arrays)
+        with self._timed("checkpoints"):
+            path = self._checkpointer.save(step, state, arrays)
         self._saved_step = step
         return path
 
     def _finish(self, reason: str, message: str) -> History:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
         self.history.stop_reason = reason
         self.history.message = message
         if self._checkpointer is not None:
@@ -360,20 +388,39 @@ class Trainer:
     def _current_step(self) -> int:
         return int(self.step.numpy())
 
+    @contextlib.contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[phase] += time.perf_counter() - began
+
+    def _print(self, line: str) -> None:
+        """A line of output; with a bar, printed above it without breaking it."""
+        if self._bar is not None:
+            self._bar.write(line)
+        else:
+            print(line, flush=True)
+
     # ----------------------------------------------------------------- the inner loop
-    def _train_interval(self, end: int, plan: RunPlan, progress: str) -> IntervalEnd:
+    def _train_interval(self, end: int, plan: RunPlan) -> IntervalEnd:
         """Run compiled calls until the global step is ``end``; say how it ended."""
-        start = self._current_step()
-        bar = keras.utils.Progbar(end - start, verbose=1) if progress == "bar" else None
         every = plan.checkpoint_every
-        step = start
+        step = self._current_step()
         while step < end:
             n = min(self.config.steps_per_execution, end - step)
             if every is not None:
                 n = min(n, every - step % every)
             began = time.perf_counter()
             try:
-                values, examples = self._run_steps(self._iterator, tf.constant(n, tf.int64))
+                values, examples, step_now, bad = self._run_steps(
+                    self._iterator, tf.constant(n, tf.int64)
+                )
+                # one host round-trip for everything the loop reads after a call
+                values, examples, step_now, bad = tf.nest.map_structure(
+                    np.asarray, (values, examples, step_now, bad)
+                )
             except tf.errors.OutOfRangeError:
                 raise ValueError(
                     f"The training data ran out at step {self._current_step() + 1}: the "
@@ -382,15 +429,18 @@ class Trainer:
                     "file?) or declares a length it does not have"
                 ) from None
             seconds = time.perf_counter() - began
-            if int(self._bad_step.numpy()) >= 0:
+            phase = "first_call" if not self.timings["calls"] else "steps"
+            self.timings[phase] += seconds
+            self.timings["calls"] += 1
+            if int(bad) >= 0:
                 return IntervalEnd.NON_FINITE
             floats = {k: (float(v[0]), float(v[1])) for k, v in values.items()}
             self._interval.add(floats, float(examples), seconds)
-            step = self._current_step()
+            step = int(step_now)
             means = {k: mean_from_sum(total, count) for k, (total, count) in floats.items()}
             self.history.points.append((step, means))
-            if bar is not None:
-                bar.update(step - start, values=list(means.items()))
+            if self._bar is not None:
+                self._bar.update(step, means)
             if every is not None and step % every == 0 and step < end:
                 self._save()
         return IntervalEnd.REACHED
@@ -434,7 +484,7 @@ class Trainer:
                     "; WARNING: some non-trainable variables are not finite and there is no "
                     "checkpoint to restore"
                 )
-        print(message, flush=True)
+        self._print(message)
         return message
 
 
@@ -444,3 +494,109 @@ def _with_loss_scaling(
     if scale and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+class RunProgress:
+    """One progress bar over a whole run, on stdout: steps done, rate and time left.
+
+    The bar counts global steps from ``start`` (a resumed run starts where it stopped) to
+    ``total`` (:attr:`RunPlan.total_steps`), e.g.::
+
+        step  340/1200 [======>.................]  28%  11.3 steps/s, about 1 min 16 s left
+
+    The rate, and so the time left, is measured from the end of the first update on: the
+    first compiled call (tracing, XLA compilation) does not recur, while validation,
+    checkpoints and callbacks between the updates do, so they are included. :meth:`write`
+    prints a line (a record) above the bar and draws the bar again below it. The bar is
+    redrawn at most every ``min_interval`` seconds, and always at the last step.
+    """
+
+    def __init__(
+        self, total: int, start: int = 0, *, width: int = 24, min_interval: float = 0.5
+    ) -> None:
+        self.total = int(total)
+        self.start = int(start)
+        self.current = int(start)
+        self.values: dict[str, float] = {}
+        self.width = width
+        self.min_interval = min_interval
+        self._began = time.perf_counter()
+        self._rate_from: tuple[float, int] | None = None  # (time, step) after the first update
+        self._first = (0.0, 0)  # (seconds, steps) of the first update
+        self._last_draw = -math.inf
+        self._drawn = 0  # characters of the bar on the current line (0: no bar drawn)
+
+    def update(self, step: int, values: dict[str, float] | None = None) -> None:
+        """The run is at global step ``step``; ``values``: the latest training means."""
+        now = time.perf_counter()
+        if self._rate_from is None:
+            self._rate_from = (now, int(step))
+            # steps of the first update over its time: an estimate until the second update
+            self._first = (now - self._began, int(step) - self.current)
+        self.current = int(step)
+        if values is not None:
+            self.values = dict(values)
+        if now - self._last_draw >= self.min_interval or self.current >= self.total:
+            self._draw(now)
+
+    def rate(self, now: float | None = None) -> float | None:
+        """Steps per second since the first update (``None`` before any estimate)."""
+        if self._rate_from is None:
+            return None
+        now = time.perf_counter() if now is None else now
+        began, step = self._rate_from
+        if self.current > step and now > began:
+            return (self.current - step) / (now - began)
+        seconds, steps = self._first
+        return steps / seconds if steps > 0 and seconds > 0 else None
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        """Estimated seconds until step ``total`` (``None`` before any estimate)."""
+        rate = self.rate(now)
+        if rate is None:
+            return None
+        return max(self.total - self.current, 0) / rate
+
+    def line(self, now: float | None = None) -> str:
+        """The bar as one line of text (without a line end)."""
+        now = time.perf_counter() if now is None else now
+        digits = len(str(self.total))
+        fraction = min(max(self.current / self.total, 0.0), 1.0) if self.total else 1.0
+        filled = int(self.width * fraction)
+        arrow = ">" if 0 < filled < self.width else ""
+        bar = ("=" * filled + arrow).ljust(self.width, ".")[: self.width]
+        parts = [f"step {self.current:>{digits}d}/{self.total} [{bar}] {fraction:4.0%}"]
+        rate = self.rate(now)
+        if self.current >= self.total:
+            parts.append(f"done in {format_seconds(now - self._began)}")
+        elif rate is not None:
+            left = format_seconds(self.seconds_left(now))
+            parts.append(f"{rate:.3g} steps/s, about {left} left")
+        parts += [f"{k} {v:.4f}" for k, v in list(self.values.items())[:2]]
+        return "  ".join(parts)
+
+    def _draw(self, now: float) -> None:
+        text = self.line(now)
+        sys.stdout.write("\r" + text.ljust(self._drawn))
+        sys.stdout.flush()
+        self._drawn = len(text)
+        self._last_draw = now
+
+    def write(self, line: str) -> None:
+        """Print ``line`` on its own line where the bar was, then draw the bar below it."""
+        if self._drawn:
+            sys.stdout.write("\r" + line.ljust(self._drawn) + "\n")
+            self._drawn = 0
+            self._draw(time.perf_counter())
+        else:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    def close(self) -> None:
+        """Draw the bar a last time and end its line."""
+        if self._rate_from is None and not self._drawn:
+            return
+        self._draw(time.perf_counter())
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        self._drawn = 0
