@@ -111,6 +111,8 @@ def test_summary_line_names_metric_steps_time_device_precision():
     assert line.startswith("train gpt (ci): val loss 2.1235 nats/char after 300/300 steps")
     assert "resumed at 100" in line and "5.00 steps/s" in line and "10,240 tokens/s" in line
     assert line.endswith("CPU, float32; run dir runs/x") and "\n" not in line
+    s.metrics = {"loss": 2.0, "bits_per_token": 2.885390}
+    assert "val loss 2.0000 nats/char (bits_per_token 2.885) after" in s.line()
     s.metrics = {}
     s.stop_reason = "interrupted"
     assert "interrupted (no metric)" in s.line()

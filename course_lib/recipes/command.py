@@ -99,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
             return launcher.launch(worker_argv(args, run_dir), workers)
         except KeyboardInterrupt:
             return INTERRUPTED
+    from course_lib.runtime.quiet import start_tensorflow
+
+    start_tensorflow()  # before anything imports TensorFlow: no red C++ start-up block
     try:
         summary = recipes.run(name, profile, steps=steps, run_dir=run_dir, seed=seed)
     except KeyboardInterrupt:

@@ -81,10 +81,14 @@ class RunSummary:
         return done / self.seconds if self.seconds > 0 else float("nan")
 
     def line(self) -> str:
-        """The one-line summary: metric, steps, seconds, throughput, device, precision."""
+        """The one-line summary: the headline metric (the others in parentheses), steps,
+        seconds, throughput, device, precision."""
         if self.metric in self.metrics:
             unit = f" {self.metric_unit}" if self.metric_unit else ""
             head = f"{self.metric_label} {self.metrics[self.metric]:.4f}{unit}"
+            others = [f"{k} {v:.4g}" for k, v in self.metrics.items() if k != self.metric]
+            if others:
+                head += f" ({', '.join(others)})"
         else:
             head = f"{self.stop_reason} (no metric)"
         resumed = f", resumed at {self.start_step}" if self.start_step else ""
@@ -175,6 +179,17 @@ def _write_json(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+def runtime_setup(name: str) -> Any:
+    """:meth:`~course_lib.runtime.devices.RuntimeSetup.setup` for model ``name``: the strategy,
+    and the precision policy decided for that model where the runtime has a decision for it
+    (``devices.COURSE_MODELS``; else the runtime's default)."""
+    from course_lib.runtime import devices
+
+    if name in getattr(devices, "COURSE_MODELS", ()):
+        return devices.RuntimeSetup.setup(model=name)
+    return devices.RuntimeSetup.setup()
+
+
 def run(
     name: str,
     profile: Profile | str | None = None,
@@ -188,11 +203,12 @@ def run(
     """Train recipe ``name`` in ``profile`` to ``steps`` (default: the chapter's), resuming
     from the newest checkpoint in ``run_dir`` (default ``runs/train_<name>_<profile>``).
 
-    ``strategy`` defaults to :meth:`~course_lib.runtime.devices.RuntimeSetup.setup`'s choice
-    (``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names several workers), which also
-    sets the precision policy. ``stop_at`` stops after that step with a checkpoint, as Ctrl-C
-    would (a later call continues the same run). Only the chief writes the manifest and
-    ``summary.json``; checkpoints are the trainer's (the chief's copy is kept).
+    ``strategy`` defaults to :func:`runtime_setup`'s choice (``MultiWorkerMirroredStrategy``
+    when ``TF_CONFIG`` names several workers), which also sets the precision policy (with a
+    given ``strategy``, the current policy is used). ``stop_at`` stops after that step with a
+    checkpoint, as Ctrl-C would (a later call continues the same run). Only the chief writes
+    the manifest and ``summary.json``; checkpoints are the trainer's (the chief's copy is
+    kept).
     """
     from course_lib.training import Trainer
     from course_lib.training.checkpointing import is_chief
@@ -206,14 +222,12 @@ def run(
         stop_at = check_int("stop_at", stop_at, minimum=1)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(name, profile)
     run_dir = run_dir.expanduser().resolve()
+    setup = None
+    if strategy is None:  # first: it sets the precision policy, part of the manifest's key
+        setup = runtime_setup(name)
+        strategy = setup.strategy
     expected = manifest(recipe, profile, steps, seed)
     check_run_dir(run_dir, expected)
-    setup = None
-    if strategy is None:
-        from course_lib.runtime.devices import RuntimeSetup
-
-        setup = RuntimeSetup.setup()
-        strategy = setup.strategy
     chief = is_chief(strategy)
     built: Built = recipe.build(profile, strategy=strategy, seed=seed, steps=steps)
     run_dir.mkdir(parents=True, exist_ok=True)
