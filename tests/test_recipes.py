@@ -285,6 +285,14 @@ def test_resume_continues_at_the_right_step_and_equals_an_uninterrupted_run(tmp_
     assert second.metrics == whole.metrics  # exact: same data position, optimizer, weights
     summary = json.loads((tmp_path / "split" / "summary.json").read_text())
     assert summary["metrics"] == second.metrics and summary["step"] == 6
+    # the finished run is in the model cache under the recipe's key: a notebook loads it
+    from course_lib.training.model_cache import ModelCache
+
+    assert Path(second.cache_entry).is_dir() and first.cache_entry == ""
+    fresh = classifier.build(CI, steps=6)
+    loaded = ModelCache().load(recipes.cache_key("classifier", CI, steps=6), fresh.models)
+    assert loaded is not None and loaded.hit
+    assert classifier.evaluate(fresh) == second.metrics
 
 
 def test_train_command_trains_and_resumes_in_process(tmp_path, capsys):

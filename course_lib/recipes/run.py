@@ -53,6 +53,8 @@ class RunSummary:
         metric_label: its name in the summary line; ``metric_unit`` its unit.
         run_dir: the run directory (checkpoints, manifest, ``summary.json``).
         message: the trainer's message (why it stopped).
+        cache_entry: the model-cache folder the finished run's weights were stored in (so a
+            notebook with the same key loads them instead of training), or ``""``.
     """
 
     model: str
@@ -73,6 +75,7 @@ class RunSummary:
     run_dir: str
     metrics: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    cache_entry: str = ""
 
     @property
     def steps_per_second(self) -> float:
@@ -190,6 +193,19 @@ def runtime_setup(name: str) -> Any:
     return devices.RuntimeSetup.setup()
 
 
+def _store_in_model_cache(
+    recipe: Recipe, profile: Profile, steps: int | None, seed: int, built: Built, history: Any
+) -> str:
+    """Store a finished run's models under the recipe's cache key; the folder, or ``""``
+    when the cache is off (``COURSE_MODEL_CACHE=0``)."""
+    from course_lib.training.model_cache import ModelCache
+
+    key = recipe.cache_key(profile, steps=steps, seed=seed)
+    seconds = sum(r.seconds for r in history.records)
+    path = ModelCache().store(key, built.models, history, seconds)
+    return "" if path is None else str(path)
+
+
 def run(
     name: str,
     profile: Profile | str | None = None,
@@ -208,7 +224,8 @@ def run(
     given ``strategy``, the current policy is used). ``stop_at`` stops after that step with a
     checkpoint, as Ctrl-C would (a later call continues the same run). Only the chief writes
     the manifest and ``summary.json``; checkpoints are the trainer's (the chief's copy is
-    kept).
+    kept). A finished run's models go into the model cache under the recipe's key, so a
+    notebook that asks for the same run loads them.
     """
     from course_lib.training import Trainer
     from course_lib.training.checkpointing import is_chief
@@ -278,5 +295,6 @@ def run(
         message=history.message,
     )
     if chief and finished:
+        summary.cache_entry = _store_in_model_cache(recipe, profile, steps, seed, built, history)
         _write_json(run_dir / SUMMARY, asdict(summary))
     return summary
