@@ -26,6 +26,20 @@ def _private_cache(tmp_path, monkeypatch):
     """Every test gets its own model cache and runs folder: nothing leaks into runs/."""
     monkeypatch.setenv("COURSE_MODEL_CACHE_DIR", str(tmp_path / "model_cache"))
     monkeypatch.setenv("COURSE_RUNS_DIR", str(tmp_path / "runs"))
+    policy = _policy()
+    yield
+    if "keras" in sys.modules:  # run() sets the precision policy it decides for the model:
+        import keras  # the next test (maybe another module's, same process) gets the old one
+
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _policy() -> str:
+    if "keras" not in sys.modules:
+        return "float32"
+    import keras
+
+    return keras.mixed_precision.global_policy().name
 
 
 # ----------------------------------------------------------------- sizes (no TensorFlow)
