@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         summary = recipes.run(name, profile, steps=steps, run_dir=run_dir, seed=seed)
     except KeyboardInterrupt:
         print(
-            f"train: interrupted before training started; rerun the same command to resume "
-            f"(run dir {run_dir})",
+            f"train: interrupted outside the training steps (start-up or final evaluation); "
+            f"rerun the same command to resume from the newest checkpoint in {run_dir}",
             flush=True,
         )
         return INTERRUPTED
