@@ -24,34 +24,31 @@ def float32_policy(monkeypatch):
     keras.mixed_precision.set_global_policy("float32")
 
 
-def test_classifier_forward_flops_equal_a_hand_count():
-    from course_lib.gan.classifier import build_classifier
-
+def test_classifier_flops_per_image_equal_a_hand_count(float32_policy):
+    work = bench.build_workload("classifier", profile="ci")
     # 2 FLOPs per multiply-add: conv 3x3x1->32 on 28x28, conv 3x3x32->64 on 14x14 (after a
-    # 2x2 pool), dense 7*7*64 -> 128, dense 128 -> 10
-    by_hand = 2 * 9 * 1 * 32 * 28 * 28 + 2 * 9 * 32 * 64 * 14 * 14 + 2 * 3136 * 128 + 2 * 128 * 10
-    assert by_hand == 8_482_304
-    assert bench.forward_flops(build_classifier()) == by_hand
-    assert bench.training_flops(by_hand) == 3 * by_hand
+    # 2x2 pool), dense 7*7*64 -> 128, dense 128 -> 10; forward and backward: 3x
+    forward = 2 * 9 * 1 * 32 * 28 * 28 + 2 * 9 * 32 * 64 * 14 * 14 + 2 * 3136 * 128 + 2 * 128 * 10
+    assert forward == 8_482_304
+    assert work.flops_per_item == 3 * forward
+    assert (work.unit, work.items_per_step, work.items_per_example) == ("images", 64, 1)
 
 
-def test_dcgan_forward_flops_equal_a_hand_count():
-    from course_lib.gan import GAN, GANConfig
-
-    gan = GAN(GANConfig(kind="dcgan", filters=(8, 16)), seed=0)  # latent 64, 5x5 kernels
+def test_dcgan_flops_per_image_equal_a_hand_count(float32_policy):
+    work = bench.build_workload("gan", profile="ci")  # filters (32, 64), latent 64, 5x5 kernels
     generator = (
-        2 * 64 * 7 * 7 * 16  # dense z -> 7x7x16 (no bias)
-        + 2 * 25 * 16 * 8 * 7 * 7  # transposed conv: every 7x7x16 input pixel, 5x5x8 kernel
-        + 2 * 25 * 8 * 1 * 14 * 14  # transposed conv 14x14x8 -> 28x28x1
+        2 * 64 * 7 * 7 * 64  # dense z -> 7x7x64 (no bias)
+        + 2 * 25 * 64 * 32 * 7 * 7  # transposed conv: every 7x7x64 input pixel, 5x5x32 kernel
+        + 2 * 25 * 32 * 1 * 14 * 14  # transposed conv 14x14x32 -> 28x28x1
     )
     discriminator = (
-        2 * 25 * 1 * 8 * 14 * 14  # conv 5x5, stride 2: 28x28x1 -> 14x14x8
-        + 2 * 25 * 8 * 16 * 7 * 7  # 14x14x8 -> 7x7x16
-        + 2 * 784 * 1  # dense
+        2 * 25 * 1 * 32 * 14 * 14  # conv 5x5, stride 2: 28x28x1 -> 14x14x32
+        + 2 * 25 * 32 * 64 * 7 * 7  # 14x14x32 -> 7x7x64
+        + 2 * 3136 * 1  # dense
     )
-    assert bench.forward_flops(gan.generator) == generator == 492_352
-    assert bench.forward_flops(gan.discriminator) == discriminator == 393_568
-    assert bench.gan_flops_per_image(generator, discriminator) == 4 * generator + 8 * discriminator
+    # D's update: G forward, D forward and backward on real and fake; G's update: G forward
+    # and backward, D forward and backward to its input
+    assert work.flops_per_item == 4 * generator + 8 * discriminator == 65_630_208
 
 
 def test_mfu_is_achieved_model_flops_over_the_peak():
@@ -102,7 +99,7 @@ def test_spec_lookup_and_the_precision_row_a_policy_runs_at():
 
 
 def test_predictions_are_labelled_and_match_predict_training(float32_policy):
-    table = bench.predictions("NVIDIA H100 SXM", size="tiny")
+    table = bench.predictions("NVIDIA H100 SXM", profile="ci")
     assert table["kind"].startswith("prediction")
     assert [r["precision"] for r in table["rows"]] == ["float32", "mixed_bfloat16"]
     row = table["rows"][1]
@@ -126,17 +123,35 @@ def test_bench_command_is_registered_and_prints_json(float32_policy, capsys):
     assert "bench" in COMMANDS
     args = build_parser().parse_args(["bench", "--models", "classifier", "--seconds", "0.2"])
     assert args.models == ["classifier"] and args.seconds == 0.2 and not args.json
-    code = main(["bench", "--models", "classifier", "--seconds", "0.2", "--size", "tiny", "--json"])
+    code = main(
+        ["bench", "--models", "classifier", "--seconds", "0.2", "--profile", "ci", "--json"]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
-    for key in ("date", "machine", "device", "precision", "strategy", "peak_flops", "models"):
+    for key in ("date", "machine", "device", "precision", "strategy", "peaks", "models"):
         assert key in report
-    assert report["precision"] == "float32" and report["device"] == "CPU"
+    assert report["device"] == "CPU"
     (row,) = report["models"]
     assert row["model"] == "classifier" and row["unit"] == "images"
     assert row["flops_per_item"] == 3 * 8_482_304
     assert row["items_per_second"] > 0 and row["steps"] > 0
-    assert math.isclose(
-        row["mfu"], row["items_per_second"] * row["flops_per_item"] / report["peak_flops"]
-    )
+    peak = report["peaks"][row["precision"]]["flops"]
+    assert math.isclose(row["mfu"], row["items_per_second"] * row["flops_per_item"] / peak)
     assert row["generation_cache_tokens_per_second"] is None
+
+
+def test_each_model_runs_in_the_precision_the_course_chooses_for_it(float32_policy, monkeypatch):
+    from course_lib.runtime import devices
+
+    # a CPU with bfloat16 instructions on which the classifier was measured 2x faster in bf16
+    monkeypatch.setattr(devices, "cpu_bf16_flags", lambda cpuinfo=None: ("avx512_bf16",))
+    monkeypatch.setattr(
+        devices, "CPU_BF16_SPEEDUP", {**devices.CPU_BF16_SPEEDUP, "classifier": 2.0}
+    )
+    report = bench.run_bench(["classifier"], 0.2, profile="ci", show_progress=False)
+    (row,) = report["models"]
+    assert row["precision"] == "mixed_bfloat16" and report["precision"] == "float32"
+    assert "bfloat16" in report["peaks"]["mixed_bfloat16"]["source"]  # P in the compute dtype
+    assert row["mfu"] == pytest.approx(
+        row["items_per_second"] * row["flops_per_item"] / report["peaks"]["mixed_bfloat16"]["flops"]
+    )
