@@ -20,6 +20,15 @@ a bfloat16 run whose loss drifts away from float32's is not a faster way to the 
 Whether bfloat16 can be fast at all depends on the CPU: oneDNN uses the AVX512-BF16
 instructions where the CPU has them (``grep -o avx512_bf16 /proc/cpuinfo``).
 
+The course's decision per model (``course_lib.runtime.devices.CPU_BF16_SPEEDUP``, used by
+``choose_precision`` when a command names the model) comes from runs of this script on
+2026-12-05 on the course's 2-core machine while other jobs ran (load average 12 to 20), with
+3 rounds of 6 s for the classifier and the VAE and 2 rounds of 5 s for the GAN (10 steps per
+compiled call) and the GPT; bfloat16 / float32 per CPU second (per wall-clock second):
+classifier 1.55 (2.27), vae 1.12 (1.19), gan 1.40 (1.45), gpt with XLA 0.92 (1.71), gpt
+without XLA 1.18 (0.95, against float32 without XLA). The loss after the same steps agreed
+to within 0.04 (GPT: 3.3351 vs 3.3353 nats/char after 30 steps).
+
     nice -n 10 python benchmarks/mixed_precision_cpu.py     # about 15 minutes on 2 idle cores
     python benchmarks/mixed_precision_cpu.py --models gan gpt --repeats 2 --seconds 5 \
         --gan-steps-per-execution 10

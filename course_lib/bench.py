@@ -524,7 +524,7 @@ def run(args: argparse.Namespace) -> int:
 
     start_tensorflow()  # TensorFlow's C++ start-up lines dropped, any other line kept
     if args.predict is not None:
-        table = predictions(args.predict)
+        table = predictions(args.predict, profile=args.profile)
         print(json.dumps(table, indent=2) if args.json else format_predictions(table))
         return 0
     report = run_bench(
