@@ -263,15 +263,18 @@ def spec_precision(spec: Any, precision: str) -> str:
 def known_spec(model_name: str):
     """The row of :data:`course_lib.hardware.specs.SPECS` whose name contains the GPU model
     reported by TensorFlow (e.g. "NVIDIA A100-SXM4-80GB" matches "NVIDIA A100 SXM 80GB" on
-    its model number "A100"), or ``None``."""
+    its model number "A100"), or ``None``. A PCIe card never matches an SXM row (its peaks
+    are lower)."""
     from course_lib.hardware.specs import SPECS
 
     words = model_name.replace("-", " ").upper().split()
     for spec in SPECS:
         if spec.kind != "gpu":
             continue
+        if "PCIE" in words and "SXM" in spec.name.upper().split():
+            continue
         names = [w for w in spec.name.upper().split() if any(c.isdigit() for c in w)]
-        if names and all(n in words for n in names[:1]):
+        if names and names[0] in words:
             return spec
     return None
 

@@ -92,6 +92,7 @@ def test_spec_lookup_and_the_precision_row_a_policy_runs_at():
     assert bench.known_spec("NVIDIA A100-SXM4-80GB") is a100
     assert bench.known_spec("NVIDIA H100 80GB HBM3").name == "NVIDIA H100 SXM"
     assert bench.known_spec("Tesla T4") is None
+    assert bench.known_spec("NVIDIA H100 PCIe") is None  # not the SXM card's peaks
     assert bench.spec_precision(a100, "float32") == "tf32"  # TensorFlow's default on Ampere
     assert bench.spec_precision(a100, "mixed_bfloat16") == "bfloat16"
     assert bench.spec_precision(get_spec("NVIDIA GeForce RTX 4090"), "float32") == "float32"
