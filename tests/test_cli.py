@@ -142,7 +142,10 @@ def test_unknown_command_is_a_usage_error(capsys):
 
 def test_every_registered_command_has_a_subparser():
     parser = cli.build_parser("course")
-    required = {"grade": ["submission.ipynb"]}  # commands with a required argument
+    required = {
+        "grade": ["submission.ipynb"],
+        "train": ["gpt"],
+    }  # commands with a required argument
     for name in cli.COMMANDS:
         assert parser.parse_args([name, *required.get(name, [])]).command == name
     assert {"doctor", "profiles", "release", "grade", "build"} <= set(cli.COMMANDS)

@@ -530,12 +530,15 @@ def test_seeded_toy_gan_covers_at_least_6_of_8_ring_modes_after_a_short_cpu_run(
     assert modes >= 6 and quality > 0.3, (modes, quality)
 
 
-def test_train_ring_gan_equals_the_same_run_built_by_hand():
+def test_train_ring_gan_equals_the_same_run_built_by_hand(capsys):
     # The recipe of chapter 05's "remedy 1", shortened to 20 steps (a snapshot every 10): long
     # enough that a different recipe ends far apart, short enough that the GAN's chaotic
     # dynamics do not amplify float round-off (after 100 steps one run in the full suite
     # once ended more than 1e-5 apart).
-    run = train_ring_gan(steps=20, learning_rate=2e-3, beta_1=0.5, cosine_decay=True, every=10)
+    run = train_ring_gan(
+        steps=20, learning_rate=2e-3, beta_1=0.5, cosine_decay=True, every=10, progress="bar"
+    )
+    assert "20/20" in capsys.readouterr().out  # the Trainer's bar, asked for explicitly
     assert [step for step, _ in run.snapshots] == [10, 20]
     assert all(samples.shape == (1000, 2) for _, samples in run.snapshots)
     assert run.seconds > 0

@@ -556,8 +556,6 @@ def test_benchmark_course_recipe_is_the_student_recipe_of_chapter_6_part_1():
     """benchmarks/gpt_shakespeare.py --recipes course must train exactly what 06/01 calls the
     course recipe."""
     import importlib.util
-    import json
-    import re
     import sys
     from pathlib import Path
 
@@ -568,26 +566,20 @@ def test_benchmark_course_recipe_is_the_student_recipe_of_chapter_6_part_1():
     bench = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = bench  # dataclasses look their module up there
     spec.loader.exec_module(bench)
-    notebook = json.loads(
-        (root / "chapters/06_applications/01_text_generation.ipynb").read_text(encoding="utf-8")
-    )
-    source = next(
-        "".join(c["source"])
-        for c in notebook["cells"]
-        if "".join(c["source"]).startswith("RECIPE = dict(")
-    )
-    student = {
-        k: float(v.replace("_", ""))
-        for k, v in re.findall(r"(\w+)=profile\.pick\([^)]*student=([0-9_.e-]+)", source)
-    }
+    from course_lib.recipes import gpt as gpt_recipe
+    from course_lib.runtime import PROFILES
+
+    # 06/01 builds its GPT and its run from course_lib.recipes.gpt, so the benchmark's course
+    # recipe must be that recipe's student sizes.
+    student = gpt_recipe.sizes(PROFILES["student"])
     course = bench.RECIPES["course"]
     assert (course.batch_size, course.steps, course.learning_rate, course.warmup_steps) == (
-        student["batch_size"],
-        student["steps"],
-        student["learning_rate"],
-        student["warmup_steps"],
+        student.batch_size,
+        student.steps,
+        student.learning_rate,
+        student.warmup_steps,
     )
-    assert "final_lr_fraction=0.1" in source and course.min_learning_rate_ratio == 0.1
+    assert course.min_learning_rate_ratio == student.final_lr_fraction == 0.1
     assert bench.RECIPES["nanogpt"] == bench.Recipe(
         batch_size=12, steps=2000, learning_rate=1e-3
     )  # nanoGPT's README

@@ -267,10 +267,15 @@ def test_chunked_iwae_equals_unchunked_iwae_for_the_same_seed(trained):
     assert not np.allclose(other_seed, whole)  # the seed matters, so the equality is not vacuous
 
 
-def test_held_out_bounds_equal_iwae_batch_by_batch_and_lie_below_it_on_average(trained):
+def test_held_out_bounds_equal_iwae_batch_by_batch_and_lie_below_it_on_average(
+    trained, capsys, monkeypatch
+):
     vae, x, *_ = trained
     x = x[:40]
-    elbo, iwae = held_out_bounds(vae, x, k=20, batch_size=16, elbo_samples=5, chunk=7)
+    monkeypatch.setenv("COURSE_PROFILE", "student")  # where bars are drawn
+    elbo, iwae = held_out_bounds(vae, x, k=20, batch_size=16, elbo_samples=5, chunk=7, desc="L_k")
+    out = capsys.readouterr().out
+    assert "L_k" in out and "40/40" in out, out
     assert elbo.shape == iwae.shape == (40,)
     assert np.isfinite(elbo).all() and np.isfinite(iwae).all()
     # The IWAE part is iwae_log_likelihood on each batch with seed = the batch's index.
@@ -329,3 +334,22 @@ def test_make_task_checkpoints_weights_and_seed_state_so_a_new_trainer_resumes_e
     assert np.array_equal(second.seed_generator.state.numpy(), first.seed_generator.state.numpy())
     for a, b in zip(first.trainable_variables, second.trainable_variables, strict=True):
         assert np.array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("kind", ["mlp", "conv"])
+def test_the_vae_trains_under_mixed_bfloat16_with_float32_outputs(kind):
+    """Under a mixed policy the body computes in bfloat16 but mu, log_var and the logits that
+    feed the ELBO are float32 (a bfloat16 mu times a float32 eps raised a TypeError before)."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        vae = VAE(VAEConfig(latent_dim=2, kind=kind, hidden=(16,)))
+        x = tf.constant(np.random.default_rng(0).random((4, 28, 28, 1)), tf.float32)
+        terms = vae.elbo_terms(x)
+        mu, log_var = vae.encode(x)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert mu.dtype == log_var.dtype == tf.float32
+    assert all(t.dtype == tf.float32 and t.shape == (4,) for t in terms.values())
+    assert np.all(np.isfinite(terms["elbo"].numpy()))
+    assert vae.encoder.layers[1].compute_dtype == "bfloat16"  # the body is in bfloat16

@@ -80,6 +80,7 @@ def train_ring_gan(
     every: int = 250,
     seed: int = 0,
     x=None,
+    progress: str | None = "none",
 ) -> RingRun:
     """Train an MLP GAN on the ring of Gaussians with one optimizer recipe.
 
@@ -94,6 +95,9 @@ def train_ring_gan(
         every: steps between snapshots.
         seed: seeds Keras (``keras.utils.set_random_seed``), the data's shuffling and the GAN.
         x: the training points ``(N, 2)``; ``None``: ``ring_of_gaussians(10_000, seed=0)``.
+        progress: the Trainer's display (:class:`~course_lib.training.TrainConfig`):
+            ``"none"`` (default: short runs), or ``None`` for the profile's choice (a bar with
+            the time left in ``student`` and ``full``, silence in ``ci``).
 
     Returns:
         A :class:`RingRun`; its snapshots are at steps ``every, 2 every, ...`` and at
@@ -120,7 +124,7 @@ def train_ring_gan(
         ring_optimizer(d_learning_rate, **schedule),
         ring_optimizer(learning_rate, **schedule),
     )
-    config = TrainConfig(steps=steps, eval_every=every, steps_per_execution=50, progress="none")
+    config = TrainConfig(steps=steps, eval_every=every, steps_per_execution=50, progress=progress)
     trainer = Trainer(task, config)
     snapshots: list[tuple[int, np.ndarray]] = []
 

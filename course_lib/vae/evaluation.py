@@ -21,6 +21,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from course_lib.runtime.progress import progress
 from course_lib.runtime.validation import check_int
 from course_lib.vae.model import (
     VAE,
@@ -104,6 +105,7 @@ def held_out_bounds(
     batch_size: int = 100,
     elbo_samples: int = 10,
     chunk: int = 100,
+    desc: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-image ELBO and IWAE bound ``L_k`` of held-out images, both ``(N,)`` float, in nats.
 
@@ -126,6 +128,8 @@ def held_out_bounds(
         batch_size: images per batch (>= 1).
         elbo_samples: one-sample ELBO estimates averaged per image (>= 1).
         chunk: samples decoded at once inside :func:`iwae_log_likelihood` (capped at ``k``).
+        desc: with a label, a progress bar over the images (count, rate, time left) on
+            stdout, silent in the ``ci`` profile (:func:`course_lib.runtime.progress.progress`).
 
     Returns:
         ``(elbo, iwae)``, two float arrays of shape ``(N,)``.
@@ -140,10 +144,17 @@ def held_out_bounds(
     if len(x) == 0:
         raise ValueError(f"x is empty (shape {x.shape}): it needs at least one image")
     elbo, iwae = [], []
-    for index, first in enumerate(range(0, len(x), batch_size)):
-        x_batch = tf.constant(x[first : first + batch_size])  # (B, 28, 28, 1)
-        estimates = [vae.elbo_terms(x_batch)["elbo"].numpy() for _ in range(elbo_samples)]
-        elbo.append(np.mean(estimates, axis=0))
-        bound = iwae_log_likelihood(vae, x_batch, k=k, chunk=min(k, chunk), seed=index)
-        iwae.append(bound.numpy())
+    bar = progress(total=len(x), desc=desc, unit="images") if desc else None
+    try:
+        for index, first in enumerate(range(0, len(x), batch_size)):
+            x_batch = tf.constant(x[first : first + batch_size])  # (B, 28, 28, 1)
+            estimates = [vae.elbo_terms(x_batch)["elbo"].numpy() for _ in range(elbo_samples)]
+            elbo.append(np.mean(estimates, axis=0))
+            bound = iwae_log_likelihood(vae, x_batch, k=k, chunk=min(k, chunk), seed=index)
+            iwae.append(bound.numpy())
+            if bar is not None:
+                bar.update(len(x_batch))
+    finally:
+        if bar is not None:
+            bar.close()
     return np.concatenate(elbo), np.concatenate(iwae)

@@ -90,8 +90,10 @@ def build_encoder(cfg: VAEConfig) -> keras.Model:
         h = keras.layers.Conv2D(32, 3, strides=2, activation="relu")(x)
         h = keras.layers.Conv2D(64, 3, strides=2, activation="relu")(h)
         h = keras.layers.Flatten()(h)
-    # (B, 2 * latent_dim), linear: log_var may take any real value.
-    h = keras.layers.Dense(2 * cfg.latent_dim, name="mu_log_var")(h)
+    # (B, 2 * latent_dim), linear: log_var may take any real value. Computed in float32 under a
+    # mixed-precision policy too (Keras's guide: outputs that feed the loss stay float32), so
+    # mu, log_var, eps and the ELBO are float32 whatever the body computes in.
+    h = keras.layers.Dense(2 * cfg.latent_dim, name="mu_log_var", dtype="float32")(h)
     # (B, latent_dim) each
     mu, log_var = keras.ops.split(h, 2, axis=-1)
     return keras.Model(x, [mu, log_var], name=f"{cfg.kind}_encoder")
@@ -105,9 +107,9 @@ def build_decoder(cfg: VAEConfig) -> keras.Model:
         h = z
         for units in reversed(cfg.hidden):
             h = keras.layers.Dense(units, activation="relu")(h)
-        # (B, H*W*C)
-        h = keras.layers.Dense(height * width * channels)(h)
-        logits = keras.layers.Reshape(cfg.input_shape, name="logits")(h)
+        # (B, H*W*C), float32 under mixed precision too (the logits feed the loss)
+        h = keras.layers.Dense(height * width * channels, dtype="float32")(h)
+        logits = keras.layers.Reshape(cfg.input_shape, name="logits", dtype="float32")(h)
     else:
         h = keras.layers.Dense((height // 4) * (width // 4) * 32, activation="relu")(z)
         # (B, H/4, W/4, 32)
@@ -116,8 +118,10 @@ def build_decoder(cfg: VAEConfig) -> keras.Model:
         h = keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(h)
         # (B, H, W, 32)
         h = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(h)
-        # (B, H, W, C)
-        logits = keras.layers.Conv2DTranspose(channels, 3, padding="same", name="logits")(h)
+        # (B, H, W, C), float32 under mixed precision too (the logits feed the loss)
+        logits = keras.layers.Conv2DTranspose(
+            channels, 3, padding="same", name="logits", dtype="float32"
+        )(h)
     return keras.Model(z, logits, name=f"{cfg.kind}_decoder")
 
 
