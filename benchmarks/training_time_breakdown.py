@@ -439,11 +439,13 @@ def _tracing_counts(trainer: Trainer) -> dict[str, int]:
     return counts
 
 
-def measure(run: Run, records: int, variant_steps: int, variants: bool) -> dict:
+def measure(
+    run: Run, records: int, variant_steps: int, variants: bool, max_steps: int = 10**9
+) -> dict:
     """Train ``records`` record intervals, time the parts, project the whole run."""
     full_plan = plan_run(run.config, run.train, None, None)
     every = full_plan.eval_every
-    short_steps = min(full_plan.total_steps, records * every)
+    short_steps = min(full_plan.total_steps, records * every, max_steps)
     tmp = tempfile.mkdtemp(prefix=f"breakdown-{run.name}-")
     checkpoints = run.config.checkpoint_dir is not None
     cfg = dataclasses.replace(
@@ -459,7 +461,11 @@ def measure(run: Run, records: int, variant_steps: int, variants: bool) -> dict:
         wall, cpu = time.perf_counter() - began, time.process_time() - cpu
     t = dict(trainer.timings)
     first_steps = history.points[0][0]
-    steady_step = t["steps"] / max(1, short_steps - first_steps)
+    if t["calls"] > 1:
+        steady_step = t["steps"] / (short_steps - first_steps)
+    else:  # one compiled call did it all: time a few more steps warm
+        n = min(run.config.steps_per_execution, every, 10)
+        steady_step = _timed_calls(trainer, trainer._iterator, n, 20)
     n_records = len(history.records)
     # warm costs, timed once more
     val_warm = 0.0
@@ -535,7 +541,7 @@ def measure_variants(
     if "spe" not in run.skip:
         # host round-trips: the same compiled function, n steps per call (n is a tensor)
         spe = run.config.steps_per_execution
-        for n in sorted({1, spe, every}):
+        for n in sorted({1, min(spe, steps), min(every, 5 * steps)}):
             out[f"spe_{n}_step_ms"] = 1e3 * _timed_calls(trainer, iterator, n, max(steps, n))
             out[f"spe_{n}_step_cpu_ms"] = 1e3 * LAST_CPU[0]
     # input pipeline alone
@@ -549,7 +555,7 @@ def measure_variants(
     batches = [next(pipeline) for _ in range(20)]
     stacked = tf.nest.map_structure(lambda *b: tf.stack(b), *batches)
     memory = iter(tf.data.Dataset.from_tensor_slices(stacked).repeat())
-    n = min(run.config.steps_per_execution, every)
+    n = min(run.config.steps_per_execution, every, steps)
     _timed_calls(trainer, memory, n, n)  # trace for this iterator
     out["tfdata_step_ms"] = 1e3 * _timed_calls(trainer, iterator, n, steps)
     out["tfdata_step_cpu_ms"] = 1e3 * LAST_CPU[0]
@@ -624,6 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", nargs="+", default=list(BUILDERS), choices=list(BUILDERS))
     parser.add_argument("--records", type=int, default=2, help="record intervals trained")
     parser.add_argument("--variant-steps", type=int, default=60, help="steps per alternative")
+    parser.add_argument("--max-steps", type=int, default=10**9, help="cap on steps trained")
     parser.add_argument("--no-variants", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
@@ -635,7 +642,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in args.runs:
         for run in BUILDERS[name]():
-            result = measure(run, args.records, args.variant_steps, not args.no_variants)
+            result = measure(
+                run, args.records, args.variant_steps, not args.no_variants, args.max_steps
+            )
             results.append(result)
             print(report(result), f"\n   load average {os.getloadavg()[0]:.2f}", flush=True)
     if args.json:
