@@ -21,8 +21,8 @@ from course_lib.runtime.validation import check_int
 if TYPE_CHECKING:  # only a type here: importing the training package would import TensorFlow
     from course_lib.training.history import History
 
-#: Widest figure, in inches, that JupyterLab shows at full size: its output area is about
-#: 976 px wide and the inline backend draws at 100 dpi (``tests/test_figures.py``).
+#: Widest figure, in inches: the inline backend draws at 100 dpi, so at most 950 px, which
+#: JupyterLab shows at 89 % or more in a 1280 px window (``tests/test_figures.py``).
 MAX_FIGURE_WIDTH = 9.5
 
 
