@@ -17,7 +17,13 @@ import warnings
 import pytest
 
 from course_lib.runtime import quiet
-from course_lib.runtime.quiet import KNOWN_NOISE, filter_lines, quiet_enabled, quiet_stderr
+from course_lib.runtime.quiet import (
+    GRAPH_NOISE,
+    KNOWN_NOISE,
+    filter_lines,
+    quiet_enabled,
+    quiet_stderr,
+)
 
 # What `import tensorflow` and the first device listing printed here (TF 2.21, no GPU).
 STARTUP = """\
@@ -67,6 +73,23 @@ def test_a_failing_cuinit_shows_when_a_cuda_driver_was_found():
     # Without "Could not find cuda drivers" first, a failing cuInit is a real problem.
     kept, dropped = filter_lines(CUINIT)
     assert kept == [CUINIT] and dropped == []
+
+
+def test_the_refused_leakyrelu_fusion_is_dropped_and_other_optimiser_errors_are_kept():
+    refused = (
+        "E0000 00:00:1796489079.829034   16022 meta_optimizer.cc:967] remapper failed: "
+        "INVALID_ARGUMENT: Mutation::Apply error: fanout 'while/body/_144/gradient_tape/"
+        "d/leaky_re_lu_7_1/LeakyRelu/LeakyReluGrad' exist for missing node "
+        "'while/body/_144/d/conv2d_1_2/BiasAdd'.\n"
+    )
+    other = (
+        "E0000 00:00:1796489079.829034   16022 meta_optimizer.cc:967] layout failed: "
+        "INVALID_ARGUMENT: something else\n"
+    )
+    kept, dropped = filter_lines(refused + other, KNOWN_NOISE + GRAPH_NOISE)
+    assert dropped == [refused] and kept == [other]
+    assert filter_lines(refused)[0] == [refused]  # not a start-up line: kept by start()
+    assert all(len(n.why) > 30 for n in GRAPH_NOISE)
 
 
 def test_a_line_that_only_resembles_noise_is_kept():

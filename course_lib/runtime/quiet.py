@@ -107,6 +107,26 @@ KNOWN_NOISE: tuple[Noise, ...] = (
     ),
 )
 
+#: Lines TensorFlow's graph optimiser (grappler) prints when it first optimises a training
+#: step, known to be harmless: dropped around a Trainer's first compiled call only.
+GRAPH_NOISE: tuple[Noise, ...] = (
+    Noise(
+        "remapper-leakyrelu",
+        re.compile(
+            _ABSL + r"meta_optimizer\.cc:\d+\] remapper failed: INVALID_ARGUMENT: "
+            r"Mutation::Apply error: fanout '[^']*LeakyReluGrad' exist for missing node "
+            r"'[^']*BiasAdd'"
+        ),
+        # grappler's remapper tries to fuse Conv2D + BiasAdd + LeakyRelu into one oneDNN
+        # kernel, but the gradient (LeakyReluGrad) still needs the BiasAdd output, so the
+        # rewrite is refused; the meta-optimiser logs it as an ERROR and keeps the graph as
+        # it was before that pass. The step computes the same values, unfused (the DCGAN of
+        # chapter 05 part 3 meets it on every CPU run).
+        "an optional fusion (Conv2D + BiasAdd + LeakyRelu) that the gradient prevents; the "
+        "graph runs unfused, with the same results",
+    ),
+)
+
 # Names of the noise lines this process has seen, for Noise.after
 _seen: set[str] = set()
 

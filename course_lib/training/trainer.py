@@ -43,6 +43,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib.runtime.progress import format_seconds, progress_enabled
+from course_lib.runtime.quiet import GRAPH_NOISE, KNOWN_NOISE, quiet_stderr
 from course_lib.training.checkpointing import Checkpointer
 from course_lib.training.config import TrainConfig
 from course_lib.training.early_stopping import EarlyStopper
@@ -413,10 +414,14 @@ class Trainer:
             if every is not None:
                 n = min(n, every - step % every)
             began = time.perf_counter()
+            # The first call traces and optimises the step; grappler may log a known, harmless
+            # refused fusion then (runtime.quiet.GRAPH_NOISE), dropped like the start-up lines.
+            first = self.timings["calls"] == 0
             try:
-                values, examples, step_now, bad = self._run_steps(
-                    self._iterator, tf.constant(n, tf.int64)
-                )
+                with quiet_stderr(KNOWN_NOISE + GRAPH_NOISE, enabled=None if first else False):
+                    values, examples, step_now, bad = self._run_steps(
+                        self._iterator, tf.constant(n, tf.int64)
+                    )
                 # one host round-trip for everything the loop reads after a call
                 values, examples, step_now, bad = tf.nest.map_structure(
                     np.asarray, (values, examples, step_now, bad)
