@@ -464,3 +464,12 @@ def test_in_a_browser_math_renders_figures_load_and_nothing_leaves_the_machine(s
         page.locator(".cell_output img").first.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "html_chapter_figure.png"))
     assert not leaked, leaked
+
+
+def test_a_build_kernel_shows_static_figures_and_no_progress_bars(monkeypatch):
+    from course_lib.book.execute import kernel_environment
+
+    monkeypatch.setenv("COURSE_PROGRESS", "1")
+    env = kernel_environment("student", {"EXTRA": "x"})
+    assert env["COURSE_PROFILE"] == "student" and env["EXTRA"] == "x"
+    assert env["COURSE_WIDGETS"] == "0" and env["COURSE_PROGRESS"] == "0"

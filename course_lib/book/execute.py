@@ -3,7 +3,8 @@
 :func:`execute_notebook` runs a notebook the way a learner's "Restart kernel and run all" does:
 a new kernel (``nbclient``), the notebook's own folder as the working directory, and the run
 profile in the environment (``COURSE_PROFILE``; ``COURSE_WIDGETS=0``, so an interactive panel
-shows the static figure it shows in the ``ci`` profile). It returns the executed notebook and
+shows the static figure it shows in the ``ci`` profile; ``COURSE_PROGRESS=0``, since a page
+would keep every redraw of a progress bar as a line). It returns the executed notebook and
 an :class:`Execution`: the wall time, the status, and for a failure the cell (its index in
 ``nb.cells`` and its first line) and the traceback with the terminal colours removed.
 """
@@ -88,10 +89,13 @@ def first_line(source: str) -> str:
 
 def kernel_environment(profile: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a build's kernel: this process's, with ``COURSE_PROFILE=profile``,
-    ``COURSE_WIDGETS=0``, matplotlib's inline backend (a caller's ``MPLBACKEND=Agg``, as the
-    tests set, would leave the pages without figures) and ``extra`` on top."""
+    ``COURSE_WIDGETS=0``, ``COURSE_PROGRESS=0`` (no progress bars), matplotlib's inline
+    backend (a caller's ``MPLBACKEND=Agg``, as the tests set, would leave the pages without
+    figures) and ``extra`` on top."""
     env = dict(os.environ)
-    env.update(COURSE_PROFILE=profile, COURSE_WIDGETS="0", MPLBACKEND=INLINE_BACKEND)
+    env.update(
+        COURSE_PROFILE=profile, COURSE_WIDGETS="0", COURSE_PROGRESS="0", MPLBACKEND=INLINE_BACKEND
+    )
     env.update(extra or {})
     return env
 
