@@ -20,6 +20,7 @@ from course_lib.runtime import quiet
 from course_lib.runtime.quiet import (
     GRAPH_NOISE,
     KNOWN_NOISE,
+    ONEDNN_HALF_FALLBACK,
     filter_lines,
     quiet_enabled,
     quiet_stderr,
@@ -90,6 +91,16 @@ def test_the_refused_leakyrelu_fusion_is_dropped_and_other_optimiser_errors_are_
     assert dropped == [refused] and kept == [other]
     assert filter_lines(refused)[0] == [refused]  # not a start-up line: kept by start()
     assert all(len(n.why) > 30 for n in GRAPH_NOISE)
+
+
+def test_onednn_half_fallback_is_kept_unless_asked_for():
+    line = (
+        "E0000 00:00:1796489079.829034   16022 util.cc:131] oneDNN supports DT_HALF only on "
+        "platforms with AVX-512. Falling back to the default Eigen-based implementation if "
+        "present.\n"
+    )
+    assert filter_lines(line, KNOWN_NOISE + GRAPH_NOISE) == ([line], [])  # a real message
+    assert filter_lines(line, (ONEDNN_HALF_FALLBACK,)) == ([], [line])  # chapter 00 prints it
 
 
 def test_a_line_that_only_resembles_noise_is_kept():

@@ -127,6 +127,16 @@ GRAPH_NOISE: tuple[Noise, ...] = (
     ),
 )
 
+#: oneDNN's note that it has no float16 kernels for this CPU: not noise (it explains why
+#: ``mixed_float16`` is slow on a CPU), so nothing drops it by default; chapter 00 catches it
+#: around its precision timing and prints it as part of the lesson instead of a red block.
+ONEDNN_HALF_FALLBACK = Noise(
+    "onednn-half-fallback",
+    re.compile(_ABSL + r"util\.cc:\d+\] oneDNN supports DT_HALF only on platforms with"),
+    "oneDNN has no float16 kernels for this CPU, so TensorFlow falls back to slower Eigen "
+    "kernels (the check needs AVX512BW with AVX512_FP16, AMX_FP16 or AVX_NE_CONVERT)",
+)
+
 # Names of the noise lines this process has seen, for Noise.after
 _seen: set[str] = set()
 
