@@ -232,8 +232,12 @@ def test_a_dying_worker_stops_the_run_with_a_clear_message(tmp_path, actions, co
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path, signum):
+    # The launcher gets Ctrl-C as in a terminal. Under pytest-xdist the test runs in a worker
+    # process that ignores SIGINT, and a child inherits an ignored signal (Python then installs
+    # no KeyboardInterrupt handler): without this line the launcher never sees the signal.
     script = textwrap.dedent(f"""
-        import sys
+        import signal, sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from course_lib.runtime import workers
         sys.exit(workers.launch(["hang,hang", {str(tmp_path)!r}], 2,
                                 command=[sys.executable, "-c", {FAKE!r}],
