@@ -232,9 +232,10 @@ def test_a_dying_worker_stops_the_run_with_a_clear_message(tmp_path, actions, co
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_stops_every_worker_and_exits_130(tmp_path, signum):
-    # The launcher gets Ctrl-C as in a terminal. Under pytest-xdist the test runs in a worker
-    # process that ignores SIGINT, and a child inherits an ignored signal (Python then installs
-    # no KeyboardInterrupt handler): without this line the launcher never sees the signal.
+    # The launcher gets Ctrl-C as in a terminal. When pytest runs as a background job (as in
+    # `nohup .ci/run &`, which is how the CI runs of 2026-12-05 were started), the shell starts
+    # it with SIGINT ignored, every child inherits that, and Python then installs no
+    # KeyboardInterrupt handler: without this line the launcher never sees the signal.
     script = textwrap.dedent(f"""
         import signal, sys
         signal.signal(signal.SIGINT, signal.default_int_handler)
